@@ -1,0 +1,115 @@
+"""Dataclass configs and their validated construction from dicts/YAML/CLI overrides."""
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from dataclasses import dataclass, fields
+from typing import Any, TypeVar
+
+from .errors import GanbenchError
+from .registry import unknown
+
+C = TypeVar("C")
+
+
+@dataclass(frozen=True)
+class GANConfig:
+    """Training recipe shared by every model; each model's config subclasses it with its architecture fields.
+
+    The shared trainer reads only these fields. Learning rates follow the model's paper (TTUR where it has one).
+    """
+
+    z_dim: int = 128
+    batch_size: int = 64
+    lr_g: float = 2e-4
+    lr_d: float = 2e-4
+    beta1: float = 0.5
+    beta2: float = 0.999
+    n_dis: int = 1  # D steps per G step
+    loss: str = "nonsat"  # a name in ganbench.losses.LOSSES
+    ema_kimg: float = 0.0  # half-life of the G weight EMA in thousands of images; 0 = no EMA
+    ema_rampup: float = 0.0  # StyleGAN-style ramp-up: half-life <= images_seen * rampup (0 = off)
+    diffaug: str = ""  # comma-separated DiffAugment policies: color,translation,cutout
+    translation_ratio: float = 0.125
+    cutout_ratio: float = 0.5
+    gp_weight: float = 0.0  # two-sided WGAN-GP penalty on real/fake interpolates
+    r1_gamma: float = 0.0  # R1 penalty on reals, gamma/2 * ||grad||^2
+    reg_interval: int = 1  # lazy regularisation: apply gp/r1 every k D steps (scaled by k)
+    drift_weight: float = 0.0  # WGAN-GP-eps drift: weight * E[D(x)]^2 (TransGAN: 1e-3)
+    conditional: bool = False  # class-conditional where the dataset has labels and the model supports it
+
+
+def _check_type(cls_name: str, name: str, tp: Any, value: Any) -> Any:
+    origin = typing.get_origin(tp)
+    if tp is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if tp in (int, float, str, bool):
+        if type(value) is not tp:
+            raise GanbenchError(f"config {cls_name}.{name}: expected {tp.__name__}, got {value!r}")
+        return value
+    if origin in (tuple, list):
+        if not isinstance(value, (list, tuple)):
+            raise GanbenchError(f"config {cls_name}.{name}: expected a list, got {value!r}")
+        args = typing.get_args(tp)
+        if args and args[-1] is not Ellipsis and len(args) == len(value):
+            return tuple(_check_type(cls_name, name, a, v) for a, v in zip(args, value))
+        inner = args[0] if args else Any
+        out = [_check_type(cls_name, name, inner, v) if inner is not Any else v for v in value]
+        return tuple(out) if origin is tuple else out
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in typing.get_args(tp):
+            return None
+        for a in typing.get_args(tp):
+            if a is type(None):
+                continue
+            try:
+                return _check_type(cls_name, name, a, value)
+            except GanbenchError:
+                pass
+        raise GanbenchError(f"config {cls_name}.{name}: bad value {value!r}")
+    return value
+
+
+def replace(cfg: C, overrides: dict[str, Any] | None) -> C:
+    """``dataclasses.replace`` that rejects unknown keys and wrong types with a one-line error."""
+    if not overrides:
+        return cfg
+    cls = type(cfg)
+    hints = typing.get_type_hints(cls)
+    names = {f.name for f in fields(cls)}
+    clean: dict[str, Any] = {}
+    for k, v in overrides.items():
+        if k not in names:
+            raise GanbenchError(unknown(f"config key for {cls.__name__}", k, names))
+        clean[k] = _check_type(cls.__name__, k, hints[k], v)
+    out = dataclasses.replace(cfg, **clean)
+    validate = getattr(out, "validate", None)
+    if validate:
+        validate()
+    return out
+
+
+def parse_value(text: str) -> Any:
+    """Parse a CLI ``key=value`` value with YAML rules (numbers, bools, lists)."""
+    import yaml
+
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError:
+        return text
+
+
+def parse_overrides(items: list[str] | None) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for item in items or []:
+        if "=" not in item:
+            raise GanbenchError(f"bad override {item!r}: expected key=value")
+        k, v = item.split("=", 1)
+        out[k.strip()] = parse_value(v)
+    return out
+
+
+def to_dict(cfg: Any) -> dict[str, Any]:
+    d = dataclasses.asdict(cfg)
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in d.items()}

@@ -1,0 +1,58 @@
+"""One generic registry type, used for models, datasets, feature extractors, metrics, losses and suites."""
+from __future__ import annotations
+
+import difflib
+import fnmatch
+from typing import Callable, Generic, Iterator, TypeVar
+
+from .errors import GanbenchError
+
+T = TypeVar("T")
+
+
+class Registry(Generic[T]):
+    """Name -> object map with duplicate checks, glob listing and "did you mean" errors."""
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self._items: dict[str, T] = {}
+
+    def register(self, name: str) -> Callable[[T], T]:
+        def deco(obj: T) -> T:
+            if name in self._items and self._items[name] is not obj:
+                raise ValueError(f"{self.kind} {name!r} registered twice")
+            self._items[name] = obj
+            return obj
+
+        return deco
+
+    def add(self, name: str, obj: T) -> T:
+        return self.register(name)(obj)
+
+    def get(self, name: str) -> T:
+        self._load()
+        try:
+            return self._items[name]
+        except KeyError:
+            raise GanbenchError(unknown(self.kind, name, self._items)) from None
+
+    def names(self, pattern: str = "*") -> list[str]:
+        self._load()
+        return sorted(n for n in self._items if fnmatch.fnmatch(n, pattern))
+
+    def __contains__(self, name: str) -> bool:
+        self._load()
+        return name in self._items
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.names())
+
+    def _load(self) -> None:
+        """Hook: registries whose entries live in modules import them here."""
+
+
+def unknown(kind: str, name: str, choices) -> str:
+    """One-line message for an unknown name, with a suggestion."""
+    close = difflib.get_close_matches(str(name), list(choices), n=1)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    return f"unknown {kind} {name!r}{hint}; choose from: {', '.join(sorted(choices))}"
