@@ -1,0 +1,1 @@
+"""Pretrained and fixed networks shared by models and metrics (frozen feature networks)."""

