@@ -73,12 +73,14 @@ class GAN(nn.Module):
     # ---- sampling -------------------------------------------------------------------------------------------
     def sample_z(self, n: int, generator: torch.Generator | None = None, device=None) -> Tensor:
         device = device or self.device
-        return torch.randn(n, self.cfg.z_dim, generator=generator, device=device)
+        src = generator.device if generator is not None else device  # draw where the generator lives
+        return torch.randn(n, self.cfg.z_dim, generator=generator, device=src).to(device)
 
     def sample_y(self, n: int, generator: torch.Generator | None = None, device=None) -> Tensor | None:
         if not (self.cfg.conditional and self.img.num_classes):
             return None
-        return torch.randint(0, self.img.num_classes, (n,), generator=generator, device=device or self.device)
+        src = generator.device if generator is not None else (device or self.device)
+        return torch.randint(0, self.img.num_classes, (n,), generator=generator, device=src).to(device or self.device)
 
     def generate(self, z: Tensor, y: Tensor | None = None, G: nn.Module | None = None,
                  generator: torch.Generator | None = None) -> Tensor:
@@ -99,7 +101,8 @@ class GAN(nn.Module):
         """``n`` random real training images in [-1, 1] (the test-time source of posterior codes/meta-data)."""
         if self.reference is None:
             raise GanbenchError(f"{type(self).__name__} needs real images to sample; call bind_reference()")
-        idx = torch.randint(0, self.reference.shape[0], (n,), generator=generator)
+        src = generator.device if generator is not None else "cpu"
+        idx = torch.randint(0, self.reference.shape[0], (n,), generator=generator, device=src).cpu()
         return to_float(self.reference[idx].to(self.device))
 
     # ---- training -------------------------------------------------------------------------------------------
@@ -113,10 +116,11 @@ class GAN(nn.Module):
         """Discriminator objective for one real batch (images in [-1, 1])."""
         c = self.cfg
         n = real.shape[0]
+        yf = self.sample_y(n) if y is not None else None  # fakes are scored with the labels they were made for
         with torch.no_grad():
-            fake = self.generate(self.sample_z(n), self.sample_y(n) if y is not None else None)
+            fake = self.generate(self.sample_z(n), yf)
         d = lambda x: self.D(self.augment(x), y)  # noqa: E731
-        lr, lf = d(real), d(fake)
+        lr, lf = d(real), self.D(self.augment(fake), yf)
         loss = self._loss.d(lr, lf)
         logs = {"loss_d": loss.detach()}
         if c.drift_weight:
@@ -135,8 +139,9 @@ class GAN(nn.Module):
     def g_loss(self, real: Tensor, y: Tensor | None, info: StepInfo) -> tuple[Tensor, dict[str, float]]:
         """Generator objective; ``real`` is the last real batch (used by models that condition on data)."""
         n = real.shape[0]
-        fake = self.generate(self.sample_z(n), self.sample_y(n) if y is not None else None)
-        loss = self._loss.g(self.D(self.augment(fake), y))
+        yf = self.sample_y(n) if y is not None else None
+        fake = self.generate(self.sample_z(n), yf)
+        loss = self._loss.g(self.D(self.augment(fake), yf))
         return loss, {"loss_g": loss.detach()}
 
     def g_parameters(self):

@@ -1,0 +1,197 @@
+"""Training commands: list, train, run (suites), results, eval."""
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+import click
+
+from ..config import parse_overrides
+from ..errors import GanbenchError
+from . import cli
+
+
+def _csv(text: str | None, cast=str) -> tuple | None:
+    if not text:
+        return None
+    try:
+        return tuple(cast(t.strip()) for t in text.split(",") if t.strip())
+    except ValueError:
+        raise GanbenchError(f"bad comma-separated list {text!r}") from None
+
+
+@cli.command("list")
+@click.argument("what", type=click.Choice(["models", "datasets", "suites", "presets", "variants"]))
+def list_(what: str) -> None:
+    """List registered models, datasets, suites (or presets/variants per model)."""
+    from ..data import DATASETS
+    from ..models import MODELS
+    from ..suites import load_suite, names
+
+    if what == "models":
+        for n in MODELS.names():
+            click.echo(f"{n:16s} {MODELS.get(n).paper.title}")
+    elif what == "datasets":
+        for n in DATASETS.names():
+            click.echo(f"{n:16s} splits: {', '.join(DATASETS.get(n).splits)}")
+    elif what == "suites":
+        for n in names():
+            click.echo(f"{n:22s} {load_suite(n).description}")
+    else:
+        for n in MODELS.names():
+            cls = MODELS.get(n)
+            items = cls.presets if what == "presets" else cls.variants
+            click.echo(f"{n:16s} {', '.join(items)}")
+
+
+def _common(f):
+    f = click.option("--device", default="auto", show_default=True, help="cpu, cuda, cuda:N or auto")(f)
+    f = click.option("--data-root", default=None, help="folder holding the dataset files")(f)
+    f = click.option("--results", "results_root", default=None, type=click.Path(file_okay=False),
+                     help="results directory [default: $GANBENCH_RESULTS or ./results]")(f)
+    f = click.option("--quiet", is_flag=True, help="no progress bar")(f)
+    return f
+
+
+@cli.command()
+@click.option("--model", required=True, help="a registered model (ganbench list models)")
+@click.option("--dataset", default="fashion-mnist", show_default=True)
+@click.option("--preset", default="tiny", show_default=True, help="paper | tiny")
+@click.option("--variant", default="default", show_default=True)
+@click.option("--kimg", default=10.0, show_default=True, type=float, help="thousands of real images shown to D")
+@click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--eval-every", "eval_every", default=0.0, type=float, help="kimg between evaluations (0: end only)")
+@click.option("--metrics", default="fd_domain2k_train", show_default=True, help="comma-separated metric presets")
+@click.option("--resolution", default=32, show_default=True, type=int)
+@click.option("--channels", default=None, type=int, help="1 or 3 [default: the dataset's]")
+@click.option("--conditional", is_flag=True, help="class-conditional training (labelled datasets)")
+@click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="override a model config field")
+@click.option("--out", default=None, help="run directory [default: RESULTS/adhoc/<run-id>]")
+@_common
+def train(model, dataset, preset, variant, kimg, seed, eval_every, metrics, resolution, channels, conditional, sets,
+          out, device, data_root, results_root, quiet) -> None:
+    """Train one model through the shared trainer (resumes if the run directory holds a checkpoint)."""
+    from .. import results
+    from ..training import TrainSpec
+    from ..training import train as train_run
+
+    overrides = parse_overrides(list(sets))
+    if conditional:
+        overrides["conditional"] = True
+    spec = TrainSpec(model=model, preset=preset, variant=variant, dataset=dataset, data_root=data_root,
+                     resolution=resolution, channels=channels, kimg=kimg, seed=seed, eval_every_kimg=eval_every,
+                     metrics=_csv(metrics) or (), overrides=overrides, device=device)
+    root = Path(results_root) if results_root else results.default_root()
+    out = out or str(root / "adhoc" / spec.run_id)
+    import dataclasses
+    r = train_run(dataclasses.replace(spec, out_dir=out), progress=not quiet)
+    click.echo(f"{r.status}: {r.images_seen} images seen in {r.wall_s:.1f} s -> {out}")
+    for row in r.rows[-len(spec.metrics):] if spec.metrics else []:
+        click.echo(f"  {row['metric']} [{row['extractor']}, n={row['n_samples']}] = {row['value']:.4f}")
+    if r.status != "complete":
+        sys.exit(1)
+
+
+@cli.command()
+@click.option("--suite", required=True, help="suite name (ganbench list suites) or a YAML file")
+@click.option("--profile", default=None, help="a named profile of the suite (e.g. quick, full)")
+@click.option("--preset", default=None, help="override the suite's preset (paper | tiny)")
+@click.option("--dataset", default=None, help="override the suite's dataset")
+@click.option("--seeds", default=None, help="comma-separated seeds")
+@click.option("--kimg", default=None, type=float)
+@click.option("--eval-every", "eval_every", default=None, type=float)
+@click.option("--metrics", default=None, help="comma-separated metric presets")
+@click.option("--models", default=None, help="only these models (comma-separated)")
+@click.option("--executor", default="local", type=click.Choice(["local", "ray"]), show_default=True)
+@click.option("--workers", default=1, show_default=True, type=int, help="parallel runs (local process pool)")
+@click.option("--address", default=None, help="Ray cluster address (with --executor ray)")
+@click.option("--dry-run", is_flag=True, help="print the runs and exit")
+@_common
+def run(suite, profile, preset, dataset, seeds, kimg, eval_every, metrics, models, executor, workers, address,
+        dry_run, device, data_root, results_root, quiet) -> None:
+    """Run every training run of a suite; complete runs are skipped, interrupted ones resume."""
+    from .. import results
+    from ..runner import SuiteOptions, execute_local, expand
+
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    opts = SuiteOptions(profile=profile, preset=preset, dataset=dataset, data_root=data_root,
+                        seeds=_csv(seeds, int), kimg=kimg, eval_every_kimg=eval_every, metrics=_csv(metrics),
+                        models=_csv(models), device=device)
+    root = Path(results_root) if results_root else results.default_root()
+    specs = expand(suite, opts, root)
+    if dry_run:
+        for s in specs:
+            click.echo(s.out_dir)
+        return
+    if workers < 1:
+        raise GanbenchError("--workers must be >= 1")
+    results.check_writable(root)
+    done = lambda o: click.echo(f"[{o.status}] {o.spec.run_id}" + (f": {o.error}" if o.error else ""),  # noqa
+                                err=True)
+    if executor == "ray":
+        from ..executors.ray_executor import execute_ray
+        outcomes = execute_ray(specs, address=address, on_done=done)
+    else:
+        outcomes = execute_local(specs, workers=workers, progress=not quiet, on_done=done)
+    counts = {s: sum(o.status == s for o in outcomes) for s in ("complete", "diverged", "failed")}
+    click.echo(f"suite {suite}: {len(outcomes)} runs: " + ", ".join(f"{v} {k}" for k, v in counts.items())
+               + f" -> {root / Path(specs[0].out_dir).parent.name if specs else root}")
+    if counts["failed"]:
+        sys.exit(1)
+
+
+@cli.command("results")
+@click.argument("root", required=False, type=click.Path())
+def results_cmd(root) -> None:
+    """List runs under a results directory as a table (status, images seen, latest metrics)."""
+    from .. import results
+
+    df = results.summary(Path(root) if root else results.default_root())
+    click.echo(df.to_string(index=False) if len(df) else "no runs")
+
+
+@cli.command("eval")
+@click.argument("run_dir", type=click.Path())
+@click.option("--metrics", default="fd_domain10k_train", show_default=True, help="comma-separated metric presets")
+@click.option("--all", "all_ckpts", is_flag=True, help="every checkpoint, not only the last")
+@click.option("--device", default="auto", show_default=True)
+@click.option("--seed", default=0, show_default=True, type=int, help="sampling seed")
+@click.option("--inception-weights", default=None, help="path to pt_inception-2015-12-05-6726825d.pth")
+def eval_cmd(run_dir, metrics, all_ckpts, device, seed, inception_weights) -> None:
+    """Evaluate a run's checkpoints with metric presets; rows go to RUN_DIR/eval.csv."""
+    import os
+
+    import pandas as pd
+
+    from .. import results
+    from ..io import write_text
+    from ..metrics import PRESETS, evaluate
+    from ..provenance import device_name, resolve_device
+    from ..training import checkpoint
+    from ..training.restore import restore
+
+    if inception_weights:
+        os.environ["GANBENCH_INCEPTION_WEIGHTS"] = inception_weights
+    names = _csv(metrics) or ()
+    for n in names:
+        PRESETS.get(n)
+    device = resolve_device(device)
+    run_dir = Path(run_dir)
+    ckpts = checkpoint.list_checkpoints(run_dir)
+    if not ckpts:
+        raise GanbenchError(f"{run_dir} has no checkpoints")
+    rows = []
+    for ck in (ckpts if all_ckpts else ckpts[-1:]):
+        model, G, data, spec, seen = restore(run_dir, ck, device)
+        for r in evaluate(lambda n, g: model.sample(n, g, G=G), data, list(names), seed=seed, device=device):
+            rows.append({"run": spec.run_id, "suite": spec.suite, "model": spec.model, "variant": spec.variant,
+                         "preset": spec.preset, "dataset": r.get("dataset"), "split": r.get("split"),
+                         "resolution": r.get("resolution"), "channels": data.channels, "seed": spec.seed,
+                         "images_seen": seen, "wall_s": None, "metric": r["metric"], "value": r["value"],
+                         "std": r.get("std"), "extractor": r.get("extractor"), "n_samples": r.get("n_samples"),
+                         "n_ref": r.get("n_ref"), "preset_name": r.get("preset"), "device": device_name(device)})
+            click.echo(f"{seen:>9d} img  {r['metric']} [{r['extractor']}, n={r['n_samples']}] = {r['value']:.4f}")
+    out = run_dir / "eval.csv"
+    old = pd.read_csv(out).to_dict("records") if out.exists() else []
+    results.write_rows(out, old + rows)

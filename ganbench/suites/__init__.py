@@ -1,0 +1,91 @@
+"""Suites are data: YAML files in this folder (one per suite), expanded into training runs.
+
+Keys: ``name``, ``description``, ``dataset``, ``preset``, ``kimg``, ``eval_every_kimg``, ``metrics``, ``seeds``,
+``runs`` (a list of ``{model, variants, overrides}``, or ``all`` for every registered model), optional
+``resolution``/``channels``, ``include`` (other suites whose runs are added, e.g. ``ablations``) and ``profiles``
+(named override sets such as ``quick``/``full``; ``default_profile`` picks one).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ..errors import GanbenchError
+from ..registry import unknown
+
+HERE = Path(__file__).parent
+
+
+@dataclass(frozen=True)
+class RunEntry:
+    model: str
+    variants: tuple[str, ...] = ("default",)
+    overrides: tuple[tuple[str, Any], ...] = ()
+
+
+@dataclass(frozen=True)
+class Suite:
+    name: str
+    description: str = ""
+    dataset: str = "fashion-mnist"
+    resolution: int = 32
+    channels: int | None = None
+    preset: str = "tiny"
+    kimg: float = 10.0
+    eval_every_kimg: float = 0.0
+    metrics: tuple[str, ...] = ("fd_domain2k_train",)
+    seeds: tuple[int, ...] = (0,)
+    runs: tuple[RunEntry, ...] | str = ()
+    include: tuple[str, ...] = ()
+    profiles: dict[str, dict[str, Any]] = field(default_factory=dict)
+    default_profile: str | None = None
+
+
+def names() -> list[str]:
+    return sorted(p.stem for p in HERE.glob("*.yaml"))
+
+
+def _parse(data: dict[str, Any], where: str) -> Suite:
+    known = {f.name for f in fields(Suite)}
+    for k in data:
+        if k not in known:
+            raise GanbenchError(f"{where}: {unknown('suite key', k, known)}")
+    d = dict(data)
+    for k in ("metrics", "seeds", "include"):
+        if k in d:
+            if not isinstance(d[k], list):
+                raise GanbenchError(f"{where}: {k} must be a list")
+            d[k] = tuple(d[k])
+    runs = d.get("runs", ())
+    if runs != "all":
+        if not isinstance(runs, list):
+            raise GanbenchError(f"{where}: runs must be a list or 'all'")
+        entries = []
+        for r in runs:
+            if not isinstance(r, dict) or "model" not in r or set(r) - {"model", "variants", "overrides"}:
+                raise GanbenchError(f"{where}: each run needs 'model' (and optional 'variants', 'overrides'): {r!r}")
+            entries.append(RunEntry(r["model"], tuple(r.get("variants", ["default"])),
+                                    tuple(sorted((r.get("overrides") or {}).items()))))
+        d["runs"] = tuple(entries)
+    return Suite(**d)
+
+
+def load_suite(name_or_path: str) -> Suite:
+    """A suite by name (a YAML file here) or by path to a YAML file."""
+    p = Path(name_or_path)
+    if p.suffix in (".yaml", ".yml") and p.exists():
+        path = p
+    else:
+        path = HERE / f"{name_or_path}.yaml"
+        if not path.exists():
+            raise GanbenchError(unknown("suite", name_or_path, names()))
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as e:
+        raise GanbenchError(f"invalid YAML in {path}: {str(e).splitlines()[0]}") from None
+    if not isinstance(data, dict) or "name" not in data:
+        raise GanbenchError(f"{path}: a suite is a mapping with at least 'name'")
+    return _parse(data, str(path))

@@ -1,0 +1,53 @@
+"""What a training run is: a frozen, hashable spec (the run id is derived from it)."""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from ..errors import GanbenchError
+
+
+@dataclass(frozen=True)
+class TrainSpec:
+    model: str
+    preset: str = "tiny"
+    variant: str = "default"
+    dataset: str = "fashion-mnist"
+    data_root: str | None = None
+    resolution: int = 32
+    channels: int | None = None  # None: the dataset's default (Fashion-MNIST: 1)
+    kimg: float = 10.0  # training length in thousands of real images shown to D
+    seed: int = 0
+    eval_every_kimg: float = 0.0  # 0: evaluate only at the start and the end
+    metrics: tuple[str, ...] = ("fd_domain2k_train",)
+    ckpt_every_kimg: float = 0.0  # 0: checkpoint at every evaluation
+    overrides: tuple[tuple[str, Any], ...] = ()  # model config overrides (key, value)
+    device: str = "auto"
+    suite: str = "adhoc"
+    out_dir: str = field(default="", compare=False)
+
+    def __post_init__(self) -> None:
+        if not self.kimg > 0:
+            raise GanbenchError(f"kimg must be > 0, got {self.kimg}")
+        if self.eval_every_kimg < 0 or self.ckpt_every_kimg < 0:
+            raise GanbenchError("eval_every_kimg and ckpt_every_kimg must be >= 0")
+        if not isinstance(self.seed, int) or self.seed < 0:
+            raise GanbenchError(f"seed must be a non-negative integer, got {self.seed!r}")
+        object.__setattr__(self, "metrics", tuple(self.metrics))
+        if isinstance(self.overrides, dict):
+            object.__setattr__(self, "overrides", tuple(sorted(self.overrides.items())))
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["metrics"] = list(self.metrics)
+        d["overrides"] = dict(self.overrides)
+        return d
+
+    @property
+    def run_id(self) -> str:
+        """Readable and unique: ``model-variant-preset-s<seed>-<hash of everything that changes results>``."""
+        key = {k: v for k, v in self.to_dict().items() if k not in ("out_dir", "device")}
+        h = hashlib.sha1(json.dumps(key, sort_keys=True, default=str).encode()).hexdigest()[:8]
+        return f"{self.model}-{self.variant}-{self.preset}-s{self.seed}-{h}"

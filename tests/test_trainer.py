@@ -1,0 +1,114 @@
+"""The shared trainer: it learns, resumes exactly, is deterministic, detects divergence, writes atomically."""
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+import torch
+
+from ganbench import results
+from ganbench.models.base import GAN
+from ganbench.training import TrainSpec, train
+from ganbench.training import trainer as trainer_mod
+from ganbench.training.checkpoint import list_checkpoints, load
+
+
+def spec(tmp_path, name="run", **kw) -> TrainSpec:
+    base = dict(model="dcgan", dataset="synthetic", kimg=1.0, eval_every_kimg=0.25, metrics=(), seed=3,
+                overrides={"batch_size": 32}, device="cpu")
+    base.update(kw)
+    return TrainSpec(out_dir=str(tmp_path / name), **base)
+
+
+def weights(run_dir):
+    return load(list_checkpoints(run_dir)[-1])["model"]
+
+
+def test_learns_toy_problem(tmp_path):
+    """On the synthetic rectangles, the generated brightness histogram moves to the data's (about 80% dark)."""
+    from ganbench.data import load_dataset
+    from ganbench.training.restore import restore
+    real_dark = (load_dataset("synthetic").images < 128).float().mean().item()
+    r = train(spec(tmp_path, kimg=3.0, eval_every_kimg=1.0), progress=False)
+    assert r.status == "complete" and r.images_seen >= 3000
+    model, G, *_ = restore(tmp_path / "run")
+    torch.manual_seed(0)
+    init = type(model)(model.cfg, model.img)  # an untrained generator of the same architecture
+    g = torch.Generator().manual_seed(0)
+    dark = lambda x: (x < 0).float().mean().item()  # noqa: E731
+    before = abs(dark(init.sample(256, g, G=init.G.eval())) - real_dark)
+    after = abs(dark(model.sample(256, torch.Generator().manual_seed(0), G=G)) - real_dark)
+    assert after < 0.1 and after < before / 2, (before, after)
+
+
+def test_outputs_and_status(tmp_path):
+    r = train(spec(tmp_path), progress=False)
+    d = tmp_path / "run"
+    assert results.read_status(d)["status"] == "complete"
+    assert (d / "config.yaml").exists() and (d / "metrics.csv").exists()
+    assert len(list((d / "samples").glob("*.png"))) == 5  # at 0, 256, 512, 768, 1024 images
+    assert [int(p.stem.split("-")[1]) for p in list_checkpoints(d)] == [0, 256, 512, 768, 1024]
+    assert not list(d.rglob("*.tmp"))  # atomic writes leave no temporaries
+    again = train(spec(tmp_path), progress=False)  # a complete run is not retrained
+    assert again.images_seen == r.images_seen
+
+
+def test_deterministic_with_seed(tmp_path):
+    train(spec(tmp_path, "a"), progress=False)
+    train(spec(tmp_path, "b"), progress=False)
+    wa, wb = weights(tmp_path / "a"), weights(tmp_path / "b")
+    assert all(torch.equal(wa[k], wb[k]) for k in wa)
+    train(spec(tmp_path, "c", seed=4), progress=False)
+    wc = weights(tmp_path / "c")
+    assert not all(torch.equal(wa[k], wc[k]) for k in wa)
+
+
+def test_resume_after_interruption_is_exact(tmp_path, monkeypatch):
+    train(spec(tmp_path, "full", overrides={"batch_size": 32, "ema_kimg": 0.5}), progress=False)
+    calls = {"n": 0}
+    original = trainer_mod._Loop.iteration
+
+    def crashing(self):
+        calls["n"] += 1
+        if calls["n"] == 13:  # between the checkpoints at 256 and 512 images
+            raise KeyboardInterrupt
+        return original(self)
+
+    monkeypatch.setattr(trainer_mod._Loop, "iteration", crashing)
+    s = spec(tmp_path, "resumed", overrides={"batch_size": 32, "ema_kimg": 0.5})
+    with pytest.raises(KeyboardInterrupt):
+        train(s, progress=False)
+    assert results.read_status(tmp_path / "resumed")["status"] == "running"
+    monkeypatch.setattr(trainer_mod._Loop, "iteration", original)
+    train(s, progress=False)
+    full, res = load(list_checkpoints(tmp_path / "full")[-1]), load(list_checkpoints(tmp_path / "resumed")[-1])
+    for part in ("model", "g_ema"):
+        assert all(torch.equal(full[part][k], res[part][k]) for k in full[part])
+    assert full["images_seen"] == res["images_seen"]
+
+
+def test_divergence_is_detected(tmp_path, monkeypatch):
+    original = GAN.d_loss
+
+    def nan_after(self, real, y, info):
+        loss, logs = original(self, real, y, info)
+        return (loss * float("nan"), logs) if info.d_step >= 10 else (loss, logs)
+
+    monkeypatch.setattr(GAN, "d_loss", nan_after)
+    r = train(spec(tmp_path), progress=False)
+    st = results.read_status(tmp_path / "run")
+    assert r.status == "diverged" and st["status"] == "diverged" and st["images_seen"] == 11 * 32
+    assert "non-finite loss_d" in st["reason"]
+
+
+def test_different_run_in_same_dir_is_refused(tmp_path):
+    from ganbench.errors import GanbenchError
+    train(spec(tmp_path, kimg=0.25), progress=False)
+    with pytest.raises(GanbenchError, match="different run"):
+        train(dataclasses.replace(spec(tmp_path, kimg=0.25), seed=9), progress=False)
+
+
+def test_images_seen_counts_real_images_shown_to_d(tmp_path):
+    r = train(spec(tmp_path, kimg=0.5, overrides={"batch_size": 32, "n_dis": 2}), progress=False)
+    st = load(list_checkpoints(tmp_path / "run")[-1])
+    assert r.images_seen == st["d_step"] * 32 and st["d_step"] == 2 * st["step"]
