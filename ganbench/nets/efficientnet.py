@@ -28,15 +28,20 @@ def weights_path(name: str) -> Path:
     return Path(F_.get_model_file_path())
 
 
-def build(name: str, pretrained: bool = True, weights: str | Path | None = None, seed: int = 0) -> nn.Module:
-    """EfficientNet-``name`` with ImageNet weights (``pretrained``) or a seeded random init (a control), frozen."""
+def build(name: str, pretrained: bool = True, weights: str | Path | None = None, seed: int = 0,
+          image_size: int | None = None) -> nn.Module:
+    """EfficientNet-``name`` with ImageNet weights (``pretrained``) or a seeded random init (a control), frozen.
+
+    ``image_size``: the input size the static "SAME" paddings are computed for (default: the native size). Pass the
+    size actually fed, so the paddings equal TensorFlow's SAME (timm ``tf_`` models) at that size; no weights change.
+    """
     from efficientnet_lite_pytorch import EfficientNet
 
     if name not in NATIVE_SIZE:
         raise GanbenchError(f"unknown EfficientNet {name!r}; choose from: {', '.join(NATIVE_SIZE)}")
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        net = EfficientNet.from_name(f"efficientnet-{name}")
+        net = EfficientNet.from_name(f"efficientnet-{name}", **({"image_size": image_size} if image_size else {}))
     if pretrained:
         path = Path(weights) if weights else weights_path(name)
         try:
