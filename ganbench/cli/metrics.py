@@ -1,0 +1,207 @@
+"""Metric commands: ``fid``, ``stats``, ``efficiency``, ``train-extractor``, ``extractors``, ``metrics``."""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import click
+
+from ..errors import GanbenchError
+from . import cli
+
+_inception_opt = click.option("--inception-weights", default=None, type=click.Path(dir_okay=False),
+                              help="pt_inception-2015-12-05-6726825d.pth (else $GANBENCH_INCEPTION_WEIGHTS, the "
+                                   "torch hub cache, or a download)")
+
+
+def _use_inception_weights(path: str | None) -> None:
+    if path:
+        os.environ["GANBENCH_INCEPTION_WEIGHTS"] = str(path)
+
+
+def _device(device: str) -> str:
+    from ..provenance import resolve_device
+
+    return resolve_device(device)
+
+
+def _load_images(spec: str, resolution: int | None, channels: int | None, data_root: str | None):
+    """An image folder, or ``dataset[:split]`` -> ImageData."""
+    from ..data import DATASETS, load_dataset
+
+    p = Path(spec)
+    if p.is_dir():
+        if resolution is None:
+            from PIL import Image
+
+            from ..data.folder import EXTENSIONS
+            first = next((f for f in sorted(p.rglob("*")) if f.suffix.lower() in EXTENSIONS), None)
+            if first is None:
+                raise GanbenchError(f"no images found under {p}")
+            with Image.open(first) as im:
+                resolution = min(im.size)
+        return load_dataset("folder", "train", resolution, channels or 3, str(p))
+    name, _, split = spec.partition(":")
+    if name not in DATASETS:
+        raise GanbenchError(f"{spec!r} is neither an image folder, a .npz statistics file, nor a dataset "
+                            f"(choose from: {', '.join(DATASETS.names())}; e.g. fashion-mnist:test)")
+    return load_dataset(name, split or "train", resolution, channels, data_root)
+
+
+def _side(spec: str, ext, n: int | None, resolution, channels, data_root, batch_size: int):
+    """Statistics for one FD input: a .npz file, a folder or a dataset split."""
+    from ..metrics.reference import load_stats_file, reference_stats
+
+    if spec.endswith(".npz"):
+        if not Path(spec).is_file():
+            raise GanbenchError(f"statistics file {spec} not found")
+        try:
+            ref = load_stats_file(spec)
+        except (OSError, ValueError, KeyError) as e:
+            raise GanbenchError(f"bad statistics file {spec}: {e}") from None
+        if ref.meta.get("extractor") not in (None, ext.name):
+            raise GanbenchError(f"{spec} holds {ref.meta['extractor']} statistics, not {ext.name}")
+        if ref.mu.shape != (ext.layers[ext.fd_layer],):
+            raise GanbenchError(f"{spec} has {ref.mu.shape[0]}-d statistics; {ext.name} gives "
+                                f"{ext.layers[ext.fd_layer]}-d")
+        return ref, spec
+    data = _load_images(spec, resolution, channels, data_root)
+    return reference_stats(data, ext, n, False, batch_size), f"{data.name}:{data.split}"
+
+
+@cli.command("fid")
+@click.argument("a")
+@click.argument("b")
+@click.option("--extractor", default="fmnist-cnn", show_default=True, help="see `ganbench extractors`")
+@click.option("--n", "n", type=int, default=None, help="images per side (a fixed random subset; default all)")
+@click.option("--resolution", type=int, default=None, help="load images at this size (default: dataset's / file's)")
+@click.option("--channels", type=click.Choice(["1", "3"]), default=None)
+@click.option("--data-root", default=None, help="dataset files location")
+@click.option("--device", default="auto", show_default=True)
+@click.option("--batch-size", default=250, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="print a JSON object")
+@_inception_opt
+def fid_cmd(a, b, extractor, n, resolution, channels, data_root, device, batch_size, as_json, inception_weights):
+    """Frechet distance between A and B (image folders, .npz statistics, or dataset[:split], e.g.
+    fashion-mnist:test), with the chosen extractor's features (``inception-v3`` gives FID)."""
+    from ..metrics import frechet_distance, get_extractor
+
+    _use_inception_weights(inception_weights)
+    ext = get_extractor(extractor, _device(device))
+    ch = int(channels) if channels else None
+    ra, la = _side(a, ext, n, resolution, ch, data_root, batch_size)
+    rb, lb = _side(b, ext, n, resolution, ch, data_root, batch_size)
+    value = frechet_distance(ra.mu, ra.sigma, rb.mu, rb.sigma)
+    metric = ext.metric_names["fd"]
+    if as_json:
+        click.echo(json.dumps({"metric": metric, "value": value, "extractor": ext.name, "a": la, "n_a": ra.n,
+                               "b": lb, "n_b": rb.n, "weights_sha256": ext.weights_sha256}))
+    else:
+        click.echo(f"{metric}: {value:.6g}  ({ext.name}; {la} n={ra.n} vs {lb} n={rb.n})")
+
+
+@cli.command("stats")
+@click.option("--dataset", required=True, help="registered dataset name (or an image folder path)")
+@click.option("--split", default="train", show_default=True)
+@click.option("--extractor", default="fmnist-cnn", show_default=True)
+@click.option("--n", "n", type=int, default=None, help="reference images (fixed random subset; default all)")
+@click.option("--features", is_flag=True, help="also keep the features (KID, precision/recall)")
+@click.option("--resolution", type=int, default=None)
+@click.option("--channels", type=click.Choice(["1", "3"]), default=None)
+@click.option("--data-root", default=None)
+@click.option("--device", default="auto", show_default=True)
+@click.option("--batch-size", default=250, show_default=True)
+@_inception_opt
+def stats_cmd(dataset, split, extractor, n, features, resolution, channels, data_root, device, batch_size,
+              inception_weights):
+    """Precompute and cache reference statistics; prints the cache file path."""
+    from ..metrics import get_extractor
+    from ..metrics.reference import cache_path, reference_key, reference_stats
+
+    _use_inception_weights(inception_weights)
+    ext = get_extractor(extractor, _device(device))
+    spec = dataset if Path(dataset).is_dir() else f"{dataset}:{split}"
+    data = _load_images(spec, resolution, int(channels) if channels else None, data_root)
+    ref = reference_stats(data, ext, n, features, batch_size)
+    click.echo(str(ref.path or cache_path(reference_key(data, ext, n, features))))
+
+
+@cli.command("efficiency")
+@click.option("--model", required=True)
+@click.option("--preset", default="paper", show_default=True)
+@click.option("--variant", default="default", show_default=True)
+@click.option("--resolution", default=32, show_default=True)
+@click.option("--channels", default=3, show_default=True)
+@click.option("--n-images", default=100, show_default=True)
+@click.option("--device", default="auto", show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+def efficiency_cmd(model, preset, variant, resolution, channels, n_images, device, as_json):
+    """Parameters, FLOPs per image and time to generate N images (randomly initialised weights; models that
+    sample from real images get uniform-noise reference images, which do not change cost)."""
+    import torch
+
+    from ..metrics.efficiency import efficiency
+    from ..models import ImageSpec, create_model
+
+    m = create_model(model, preset, variant, ImageSpec(channels, resolution, 0)).to(_device(device))
+    if m.needs_reference:
+        g = torch.Generator().manual_seed(0)
+        m.bind_reference(torch.randint(0, 256, (max(n_images, 256), channels, resolution, resolution),
+                                       generator=g, dtype=torch.uint8))
+    r = {"model": model, "preset": preset, "variant": variant, "resolution": resolution, "channels": channels,
+         **efficiency(m, n_images, _device(device))}
+    if as_json:
+        click.echo(json.dumps(r))
+    else:
+        for k, v in r.items():
+            click.echo(f"{k:>18}: {v:,}" if isinstance(v, int) else f"{k:>18}: {v:.6g}" if isinstance(v, float)
+                       else f"{k:>18}: {v}")
+
+
+@cli.command("train-extractor")
+@click.argument("name", type=click.Choice(["fmnist-cnn"]))
+@click.option("--out", type=click.Path(dir_okay=False), default=None,
+              help="weights file (default: <cache>/weights/fmnist-cnn.pt; the committed file is "
+                   "ganbench/metrics/weights/fmnist-cnn.pt)")
+@click.option("--epochs", default=None, type=int, help="default: the committed recipe's")
+@click.option("--seed", default=0, show_default=True)
+@click.option("--threads", default=2, show_default=True)
+@click.option("--data-root", default=None)
+def train_extractor_cmd(name, out, epochs, seed, threads, data_root):
+    """Train the domain feature extractor (reproduces the committed weights' recipe)."""
+    from ..metrics import fmnist_cnn
+    from ..paths import cache_dir
+
+    out = Path(out) if out else cache_dir() / "weights" / "fmnist-cnn.pt"
+    meta = fmnist_cnn.train(out, epochs or fmnist_cnn.EPOCHS, seed, threads=threads, root=data_root,
+                            log=lambda s: click.echo(s, err=True))
+    click.echo(json.dumps(meta, indent=2))
+    same = "matches" if meta["sha256"] == fmnist_cnn.SHA256 else "differs from"
+    click.echo(f"weights {out}: test accuracy {meta['test_accuracy']:.4f}; sha256 {same} the committed file",
+               err=True)
+
+
+@cli.command("extractors")
+def extractors_cmd():
+    """List feature extractors."""
+    from ..metrics import FEATURES
+
+    for name in FEATURES.names():
+        cls = FEATURES.get(name)
+        shared = f" [shares backbone with: {', '.join(sorted(cls.shares_backbone_with))}]" \
+            if cls.shares_backbone_with else ""
+        dims = ", ".join(f"{k} {v}-d" for k, v in cls.layers.items())
+        click.echo(f"{name:<14} {cls.description} ({dims}){shared}")
+
+
+@cli.command("metrics")
+@click.argument("pattern", default="*")
+def metrics_cmd(pattern):
+    """List metric presets (optionally matching a glob PATTERN)."""
+    from ..metrics import PRESETS
+
+    for name in PRESETS.names(pattern):
+        p = PRESETS.get(name)
+        arrow = "higher" if p.higher_is_better else "lower"
+        click.echo(f"{name:<22} [{p.extractor}, {arrow} is better] {p.description}")
