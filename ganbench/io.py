@@ -1,12 +1,13 @@
 """Atomic file writes: write a temporary file in the same folder, fsync, then rename."""
 from __future__ import annotations
 
+import contextlib
 import io as _io
 import json
 import os
 import tempfile
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import yaml
 
@@ -57,5 +58,37 @@ def append_line(path, line: str) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
     try:
         os.write(fd, data)
+    finally:
+        os.close(fd)
+
+
+def remove_stale_temps(folder: str | os.PathLike) -> list[Path]:
+    """Delete the temporaries (``.<name>.*.tmp``) that ``atomic_write`` leaves when its process is killed (SIGKILL
+    skips the cleanup); call only while holding the folder's ``exclusive_lock``."""
+    gone = []
+    for p in Path(folder).rglob(".*.tmp"):
+        if p.is_file():
+            p.unlink(missing_ok=True)
+            gone.append(p)
+    return gone
+
+
+class LockBusy(OSError):
+    """Another process holds the lock."""
+
+
+@contextlib.contextmanager
+def exclusive_lock(path: str | os.PathLike) -> Iterator[None]:
+    """Hold an advisory ``flock`` on ``path`` (created if missing); the kernel drops it when the process dies, so a
+    killed run never leaves a stale lock."""
+    import fcntl
+
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise LockBusy(f"{path} is locked by another process") from None
+        yield
     finally:
         os.close(fd)

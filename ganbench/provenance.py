@@ -42,11 +42,20 @@ def device_name(device: str | torch.device) -> str:
 
 
 def resolve_device(device: str = "auto") -> str:
+    from .errors import GanbenchError
+
     if device == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        from .errors import GanbenchError
+    try:
+        d = torch.device(device)
+    except (RuntimeError, TypeError):
+        d = None
+    if d is None or d.type not in ("cpu", "cuda"):
+        raise GanbenchError(f"unknown device {device!r}; use cpu, cuda, cuda:N or auto")
+    if d.type == "cuda" and not torch.cuda.is_available():
         raise GanbenchError(f"device {device!r} requested but CUDA is not available here")
+    if d.type == "cuda" and d.index is not None and d.index >= torch.cuda.device_count():
+        raise GanbenchError(f"device {device!r} requested but there are {torch.cuda.device_count()} CUDA devices")
     return device
 
 

@@ -74,15 +74,23 @@ def load_metrics(root: Path, complete_only: bool = False) -> pd.DataFrame:
             continue
         f = d / "metrics.csv"
         if f.exists():
-            try:
-                df = pd.read_csv(f)
-            except (OSError, ValueError, pd.errors.ParserError) as e:
-                raise GanbenchError(f"corrupt metrics table {f}: {e}") from None
+            df = _read_metrics(f)
             df["status"] = status
             frames.append(df)
     if not frames:
         return pd.DataFrame(columns=COLUMNS + ["status"])
     return pd.concat(frames, ignore_index=True)
+
+
+def _read_metrics(f: Path) -> pd.DataFrame:
+    try:
+        df = pd.read_csv(f)
+    except (OSError, ValueError, pd.errors.ParserError) as e:
+        raise GanbenchError(f"corrupt metrics table {f}: {str(e).strip().splitlines()[0]}") from None
+    missing = {"images_seen", "metric", "value", "extractor"} - set(df.columns)
+    if missing:
+        raise GanbenchError(f"corrupt metrics table {f}: no column(s) {', '.join(sorted(missing))}")
+    return df
 
 
 def summary(root: Path) -> pd.DataFrame:
@@ -94,7 +102,7 @@ def summary(root: Path) -> pd.DataFrame:
                 "kimg": round(st.get("images_seen", 0) / 1000, 1), "wall_s": st.get("wall_s")}
         f = d / "metrics.csv"
         if f.exists():
-            df = pd.read_csv(f)
+            df = _read_metrics(f)
             df = df[df["images_seen"] == df["images_seen"].max()] if len(df) else df
             for _, r in df.iterrows():
                 line[f"{r['metric']}[{r['extractor']}]"] = round(float(r["value"]), 4)

@@ -1,20 +1,17 @@
-"""Expand a suite into training runs and execute them (resuming; skipping complete runs)."""
+"""Expand a suite into training runs (validated before anything runs); ``ganbench.executors`` runs them."""
 from __future__ import annotations
 
 import dataclasses
-import logging
-import traceback
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
 
 from .errors import GanbenchError
+from .executors import Outcome, RetryPolicy, execute_local, run_one  # noqa: F401  (re-exported)
 from .models.base import MODELS, resolve_config
 from .suites import Suite, load_suite
-from .training import TrainSpec, train
+from .training import TrainSpec
 
-log = logging.getLogger(__name__)
+__all__ = ["SuiteOptions", "apply_profile", "expand", "Outcome", "RetryPolicy", "execute_local", "run_one"]
 
 
 @dataclass(frozen=True)
@@ -61,6 +58,9 @@ def expand(suite: Suite | str, opts: SuiteOptions = SuiteOptions(), results_root
     specs: list[TrainSpec] = []
     for inc in suite.include:
         specs += expand(inc, dataclasses.replace(opts, profile=None), results_root, _seen | {suite.name})
+    if suite.task == "efficiency":  # measurements, not training (ganbench.efficiency_suite)
+        from .efficiency_suite import expand_efficiency
+        return specs + expand_efficiency(suite, opts, results_root)
     entries = suite.runs
     if entries == "all":
         from .suites import RunEntry
@@ -74,10 +74,10 @@ def expand(suite: Suite | str, opts: SuiteOptions = SuiteOptions(), results_root
                 spec = TrainSpec(
                     model=e.model, preset=opts.preset or suite.preset, variant=variant,
                     dataset=opts.dataset or suite.dataset, data_root=opts.data_root, resolution=suite.resolution,
-                    channels=suite.channels, kimg=opts.kimg or suite.kimg,
+                    channels=suite.channels, kimg=opts.kimg if opts.kimg is not None else suite.kimg,
                     eval_every_kimg=opts.eval_every_kimg if opts.eval_every_kimg is not None else suite.eval_every_kimg,
-                    metrics=opts.metrics or suite.metrics, seed=int(seed), overrides=e.overrides,
-                    device=opts.device, suite=suite.name)
+                    metrics=opts.metrics if opts.metrics is not None else suite.metrics, seed=int(seed),
+                    overrides=e.overrides, device=opts.device, suite=suite.name)
                 resolve_config(spec.model, spec.preset, spec.variant, dict(spec.overrides))  # fail early
                 out = results_root / suite.name / spec.run_id
                 specs.append(dataclasses.replace(spec, out_dir=str(out)))
@@ -85,57 +85,3 @@ def expand(suite: Suite | str, opts: SuiteOptions = SuiteOptions(), results_root
         for m in opts.models:
             MODELS.get(m)
     return specs
-
-
-@dataclass
-class Outcome:
-    spec: TrainSpec
-    status: str  # complete | diverged | failed
-    error: str = ""
-
-
-def run_one(spec: TrainSpec, progress: bool = True) -> Outcome:
-    """Run one spec; a bug or bad input in one run is recorded as ``failed`` and does not stop the suite."""
-    from . import results
-    try:
-        r = train(spec, progress=progress)
-        return Outcome(spec, r.status, r.reason)
-    except GanbenchError as e:
-        err = str(e)
-    except Exception as e:  # noqa: BLE001  (one broken run must not stop the others)
-        err = f"{type(e).__name__}: {e}"
-        log.error("run %s failed:\n%s", spec.run_id, traceback.format_exc())
-    try:
-        results.write_status(Path(spec.out_dir), "failed", error=err)
-    except OSError:
-        pass
-    return Outcome(spec, "failed", err)
-
-
-def execute_local(specs: list[TrainSpec], workers: int = 1, progress: bool = True,
-                  on_done: Callable[[Outcome], Any] | None = None) -> list[Outcome]:
-    """Sequentially, or over a process pool (``workers`` > 1; each process gets cores / workers threads)."""
-    outcomes: list[Outcome] = []
-    if workers <= 1:
-        for s in specs:
-            o = run_one(s, progress)
-            outcomes.append(o)
-            if on_done:
-                on_done(o)
-        return outcomes
-    with ProcessPoolExecutor(max_workers=workers, initializer=_worker_init, initargs=(workers,)) as pool:
-        futures = {pool.submit(run_one, s, False): s for s in specs}
-        for f in as_completed(futures):
-            o = f.result()
-            outcomes.append(o)
-            if on_done:
-                on_done(o)
-    order = {s.run_id: i for i, s in enumerate(specs)}
-    return sorted(outcomes, key=lambda o: order[o.spec.run_id])
-
-
-def _worker_init(workers: int) -> None:
-    import os
-
-    import torch
-    torch.set_num_threads(max(1, (os.cpu_count() or 1) // workers))

@@ -101,7 +101,7 @@ def train(model, dataset, preset, variant, kimg, seed, eval_every, metrics, reso
 @click.option("--seeds", default=None, help="comma-separated seeds")
 @click.option("--kimg", default=None, type=float)
 @click.option("--eval-every", "eval_every", default=None, type=float)
-@click.option("--metrics", default=None, help="comma-separated metric presets")
+@click.option("--metrics", default=None, help="comma-separated metric presets (\"\": none)")
 @click.option("--models", default=None, help="only these models (comma-separated)")
 @click.option("--executor", default="local", type=click.Choice(["local", "ray"]), show_default=True)
 @click.option("--workers", default=1, show_default=True, type=int, help="parallel runs (local process pool)")
@@ -116,7 +116,8 @@ def run(suite, profile, preset, dataset, seeds, kimg, eval_every, metrics, model
 
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     opts = SuiteOptions(profile=profile, preset=preset, dataset=dataset, data_root=data_root,
-                        seeds=_csv(seeds, int), kimg=kimg, eval_every_kimg=eval_every, metrics=_csv(metrics),
+                        seeds=_csv(seeds, int), kimg=kimg, eval_every_kimg=eval_every,
+                        metrics=None if metrics is None else _csv(metrics) or (),  # "": no metrics
                         models=_csv(models), device=device)
     root = Path(results_root) if results_root else results.default_root()
     specs = expand(suite, opts, root)

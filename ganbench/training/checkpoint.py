@@ -1,9 +1,10 @@
 """Checkpoints: everything needed for an exact resume, loadable with ``torch.load(weights_only=True)``."""
 from __future__ import annotations
 
+import contextlib
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import torch
 
@@ -40,8 +41,22 @@ def load(path: Path, map_location: str | torch.device = "cpu") -> dict[str, Any]
     except FileNotFoundError:
         raise GanbenchError(f"checkpoint {path} not found") from None
     except Exception as e:  # noqa: BLE001  (zip/unpickling errors come in many types)
-        msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise GanbenchError(f"corrupt or unsafe checkpoint {path}: {msg[:200]}") from None
+        raise GanbenchError(f"corrupt or unsafe checkpoint {path}: {one_line(e)}") from None
     if not isinstance(state, dict) or "images_seen" not in state or "model" not in state:
         raise GanbenchError(f"checkpoint {path} is not a ganbench checkpoint")
     return state
+
+
+@contextlib.contextmanager
+def mismatch_is_error(path: Path) -> Iterator[None]:
+    """Turn ``load_state_dict`` errors (a checkpoint of another architecture, edited tensors) into one line."""
+    try:
+        yield
+    except (RuntimeError, KeyError, ValueError, TypeError, IndexError) as e:
+        raise GanbenchError(f"checkpoint {path} does not match this run's model: {one_line(e)}") from None
+
+
+def one_line(e: BaseException, limit: int = 200) -> str:
+    """The first non-empty line of an exception's message (or its type name), shortened."""
+    lines = [ln.strip() for ln in str(e).splitlines() if ln.strip()]
+    return (lines[0] if lines else type(e).__name__)[:limit]

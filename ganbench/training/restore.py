@@ -23,7 +23,7 @@ def load_spec(run_dir: Path) -> TrainSpec:
     except FileNotFoundError:
         raise GanbenchError(f"{run_dir} is not a ganbench run (no config.yaml)") from None
     except (yaml.YAMLError, KeyError, TypeError) as e:
-        raise GanbenchError(f"corrupt run config {p}: {e}") from None
+        raise GanbenchError(f"corrupt run config {p}: {checkpoint.one_line(e)}") from None
 
 
 def restore(run_dir: Path, ckpt: Path | None = None, device: str = "cpu") -> tuple[GAN, torch.nn.Module, ImageData,
@@ -38,13 +38,14 @@ def restore(run_dir: Path, ckpt: Path | None = None, device: str = "cpu") -> tup
     state = checkpoint.load(ckpt, map_location=device)
     data = load_dataset(spec.dataset, "train", spec.resolution, spec.channels, spec.data_root)
     model = create_model(spec.model, spec.preset, spec.variant, data.spec, dict(spec.overrides)).to(device)
-    model.load_state_dict(state["model"])
+    with checkpoint.mismatch_is_error(ckpt):
+        model.load_state_dict(state["model"])
+        G = model.G
+        if state.get("g_ema"):
+            G = copy.deepcopy(model.G)
+            G.load_state_dict(state["g_ema"])
     if model.needs_reference:
         model.bind_reference(data.images)
-    G = model.G
-    if state.get("g_ema"):
-        G = copy.deepcopy(model.G)
-        G.load_state_dict(state["g_ema"])
     model.eval()
     G.eval()
     return model, G, data, spec, int(state["images_seen"])

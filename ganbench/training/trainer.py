@@ -20,7 +20,7 @@ from .. import results
 from ..config import to_dict
 from ..data import ImageData, load_dataset
 from ..errors import GanbenchError
-from ..io import atomic_write, write_yaml
+from ..io import LockBusy, atomic_write, exclusive_lock, remove_stale_temps, write_yaml
 from ..models.base import GAN, StepInfo, create_model, ema_beta, resolve_config, to_float
 from ..provenance import device_name, environment, resolve_device
 from . import checkpoint
@@ -29,6 +29,10 @@ from .spec import TrainSpec
 log = logging.getLogger(__name__)
 SAMPLE_GRID = 64
 MAX_WEIGHT = 1e6  # |w| above this counts as exploding weights
+
+
+class RunBusy(GanbenchError):
+    """Another process is training this run directory right now."""
 
 
 @dataclass
@@ -58,15 +62,33 @@ def train(spec: TrainSpec, progress: bool = True) -> RunResult:
     run_dir = Path(spec.out_dir)
     status = results.read_status(run_dir)
     if status["status"] in ("complete", "diverged"):
-        _check_same_run(run_dir, spec)
-        rows = _read_rows(run_dir)
-        return RunResult(status["status"], status.get("images_seen", 0), rows, run_dir, status.get("wall_s", 0.0),
-                         status.get("reason", ""))
-    results.check_writable(run_dir)
-    device = resolve_device(spec.device)
+        return _finished(run_dir, spec, status)
+    device = resolve_device(spec.device)  # bad input fails here, before the run directory exists
     cfg = resolve_config(spec.model, spec.preset, spec.variant, dict(spec.overrides))
     presets = _metric_presets(spec.metrics)
     data = load_dataset(spec.dataset, "train", spec.resolution, spec.channels, spec.data_root)
+    results.check_writable(run_dir)
+    try:
+        with exclusive_lock(run_dir / ".lock"):  # one writer per run directory (two suites started at once)
+            status = results.read_status(run_dir)  # it may have finished since
+            if status["status"] in ("complete", "diverged"):
+                return _finished(run_dir, spec, status)
+            return _train_locked(spec, run_dir, progress, device, cfg, presets, data)
+    except LockBusy:
+        raise RunBusy(f"run {run_dir} is being trained by another process") from None
+
+
+def _finished(run_dir: Path, spec: TrainSpec, status: dict[str, Any]) -> RunResult:
+    _check_same_run(run_dir, spec)
+    return RunResult(status["status"], status.get("images_seen", 0), _read_rows(run_dir), run_dir,
+                     status.get("wall_s", 0.0), status.get("reason", ""))
+
+
+def _train_locked(spec: TrainSpec, run_dir: Path, progress: bool, device: str, cfg, presets: list[str],
+                  data: ImageData) -> RunResult:
+    removed = remove_stale_temps(run_dir)  # left by a killed process; only this process writes here now
+    if removed:
+        log.info("removed %d stale temporary file(s) in %s", len(removed), run_dir)
     if (run_dir / "config.yaml").exists():
         _check_same_run(run_dir, spec)
 
@@ -83,16 +105,17 @@ def train(spec: TrainSpec, progress: bool = True) -> RunResult:
     ckpts = checkpoint.list_checkpoints(run_dir)
     if ckpts:
         s = checkpoint.load(ckpts[-1], map_location=device)
-        model.load_state_dict(s["model"])
-        if g_ema is not None:
-            g_ema.load_state_dict(s["g_ema"])
-        opt_g.load_state_dict(s["opt_g"])
-        opt_d.load_state_dict(s["opt_d"])
-        torch.set_rng_state(s["rng"])
-        if device.startswith("cuda") and "cuda_rng" in s:
-            torch.cuda.set_rng_state(s["cuda_rng"])
-        data_rng.set_state(s["data_rng"])
-        st = _State(s["images_seen"], s["step"], s["d_step"], s["wall_s"], s["evals"], list(s["rows"]))
+        with checkpoint.mismatch_is_error(ckpts[-1]):
+            model.load_state_dict(s["model"])
+            if g_ema is not None:
+                g_ema.load_state_dict(s["g_ema"])
+            opt_g.load_state_dict(s["opt_g"])
+            opt_d.load_state_dict(s["opt_d"])
+            torch.set_rng_state(s["rng"])
+            if device.startswith("cuda") and "cuda_rng" in s:
+                torch.cuda.set_rng_state(s["cuda_rng"])
+            data_rng.set_state(s["data_rng"])
+            st = _State(s["images_seen"], s["step"], s["d_step"], s["wall_s"], s["evals"], list(s["rows"]))
         log.info("resumed %s at %d images", run_dir, st.images_seen)
     else:
         write_yaml(run_dir / "config.yaml", {
@@ -208,14 +231,18 @@ class _Loop:
         G = self.generator_for_eval()
         was_training = G.training
         G.eval()
+        # Building a feature network (or any randomness inside a metric) draws from the global RNG: fork it so that
+        # training does not depend on whether an extractor was already built in this process.
+        cuda = [torch.device(self.device).index or 0] if self.device.startswith("cuda") else []
         try:
-            if self.presets:
-                from ..metrics import evaluate
-                gen_seed = spec.seed * 1_000_003 + 17  # same sample noise at every evaluation
-                sample = lambda n, g: self.model.sample(n, g, G=G)  # noqa: E731
-                for r in evaluate(sample, self.data, self.presets, seed=gen_seed, device=self.device):
-                    st.rows.append(self.row(r))
-            self.save_grid(G)
+            with torch.random.fork_rng(devices=cuda):
+                if self.presets:
+                    from ..metrics import evaluate
+                    gen_seed = spec.seed * 1_000_003 + 17  # same sample noise at every evaluation
+                    sample = lambda n, g: self.model.sample(n, g, G=G)  # noqa: E731
+                    for r in evaluate(sample, self.data, self.presets, seed=gen_seed, device=self.device):
+                        st.rows.append(self.row(r))
+                self.save_grid(G)
         finally:
             G.train(was_training)
         st.evals += 1
@@ -290,7 +317,7 @@ def _check_same_run(run_dir: Path, spec: TrainSpec) -> None:
     try:
         old = yaml.safe_load((run_dir / "config.yaml").read_text())["spec"]
     except (OSError, yaml.YAMLError, KeyError, TypeError) as e:
-        raise GanbenchError(f"corrupt run config {run_dir / 'config.yaml'}: {e}") from None
+        raise GanbenchError(f"corrupt run config {run_dir / 'config.yaml'}: {checkpoint.one_line(e)}") from None
     new = spec.to_dict()
     diff = [k for k in new if k not in ("out_dir", "device") and old.get(k) != new[k]]
     if diff:
