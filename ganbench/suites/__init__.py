@@ -4,6 +4,10 @@ Keys: ``name``, ``description``, ``dataset``, ``preset``, ``kimg``, ``eval_every
 ``runs`` (a list of ``{model, variants, overrides}``, or ``all`` for every registered model), optional
 ``resolution``/``channels``, ``include`` (other suites whose runs are added, e.g. ``ablations``) and ``profiles``
 (named override sets such as ``quick``/``full``; ``default_profile`` picks one).
+
+``task: efficiency`` makes a suite measure instead of train (``ganbench.efficiency_suite``): parameter counts, FLOPs
+per image and the time to generate ``n_images`` images, for every run entry and every preset in ``presets`` (a run
+entry may narrow ``presets`` and list ``variants``); training keys (kimg, metrics, seeds) are then unused.
 """
 from __future__ import annotations
 
@@ -24,6 +28,10 @@ class RunEntry:
     model: str
     variants: tuple[str, ...] = ("default",)
     overrides: tuple[tuple[str, Any], ...] = ()
+    presets: tuple[str, ...] = ()  # empty: the suite's preset(s)
+
+
+TASKS = ("train", "efficiency")
 
 
 @dataclass(frozen=True)
@@ -42,6 +50,9 @@ class Suite:
     include: tuple[str, ...] = ()
     profiles: dict[str, dict[str, Any]] = field(default_factory=dict)
     default_profile: str | None = None
+    task: str = "train"  # train | efficiency
+    presets: tuple[str, ...] = ()  # several presets (else ``preset``)
+    n_images: int = 100  # efficiency: images generated for the timing
 
 
 def names() -> list[str]:
@@ -54,7 +65,9 @@ def _parse(data: dict[str, Any], where: str) -> Suite:
         if k not in known:
             raise GanbenchError(f"{where}: {unknown('suite key', k, known)}")
     d = dict(data)
-    for k in ("metrics", "seeds", "include"):
+    if d.get("task", "train") not in TASKS:
+        raise GanbenchError(f"{where}: {unknown('task', d['task'], TASKS)}")
+    for k in ("metrics", "seeds", "include", "presets"):
         if k in d:
             if not isinstance(d[k], list):
                 raise GanbenchError(f"{where}: {k} must be a list")
@@ -65,11 +78,17 @@ def _parse(data: dict[str, Any], where: str) -> Suite:
             raise GanbenchError(f"{where}: runs must be a list or 'all'")
         entries = []
         for r in runs:
-            if not isinstance(r, dict) or "model" not in r or set(r) - {"model", "variants", "overrides"}:
-                raise GanbenchError(f"{where}: each run needs 'model' (and optional 'variants', 'overrides'): {r!r}")
+            if not isinstance(r, dict) or "model" not in r or set(r) - {"model", "variants", "overrides", "presets"}:
+                raise GanbenchError(f"{where}: each run needs 'model' (and optional 'variants', 'overrides', "
+                                    f"'presets'): {r!r}")
             entries.append(RunEntry(r["model"], tuple(r.get("variants", ["default"])),
-                                    tuple(sorted((r.get("overrides") or {}).items()))))
+                                    tuple(sorted((r.get("overrides") or {}).items())), tuple(r.get("presets", ()))))
         d["runs"] = tuple(entries)
+        if d.get("task", "train") == "train" and any(e.presets for e in entries):
+            raise GanbenchError(f"{where}: per-run 'presets' need 'task: efficiency' (a training suite has one preset)")
+    if d.get("task", "train") == "train" and ({"presets", "n_images"} & set(d)):
+        raise GanbenchError(f"{where}: 'presets' and 'n_images' need 'task: efficiency' (a training suite has one "
+                            f"'preset')")
     return Suite(**d)
 
 

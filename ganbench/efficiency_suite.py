@@ -1,0 +1,179 @@
+"""Efficiency runs (suites with ``task: efficiency``, e.g. ``ganbench run --suite efficiency``).
+
+One run per (model, preset, variant): build the model with randomly initialised weights at the suite's image shape
+(default 3x32x32, the shape the published parameter counts describe), then measure with
+``ganbench.metrics.efficiency.efficiency``: trainable and frozen parameter counts of G and D, FLOPs per generated
+image (``FlopCounterMode`` around ``model.sample(1)``) and the seconds to generate ``n_images`` images (after one
+warm-up call). Models that sample from real images (posterior codes, meta-data) draw them from the suite's dataset;
+the cost does not depend on which images they are.
+
+A run writes the same layout as a training run (``config.yaml``, ``metrics.csv`` in the tidy ``results.COLUMNS``
+with ``extractor`` "-", ``status.json``) so that ``ganbench results`` and ``ganbench report`` read it; a complete run
+is skipped when the suite runs again. Metric names: ``params_g``, ``params_d``, ``params_g_frozen``,
+``params_d_frozen``, ``flops_per_image`` and ``it<n>_s`` (seconds for n images; ``it100_s`` by default).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any, ClassVar
+
+from . import results
+from .errors import GanbenchError
+
+PARAM_METRICS = ("params_g", "params_d", "params_g_frozen", "params_d_frozen")
+
+
+def time_metric(n_images: int) -> str:
+    """Name of the timing metric: seconds to generate ``n_images`` images."""
+    return f"it{n_images}_s"
+
+
+@dataclass(frozen=True)
+class EfficiencySpec:
+    """One efficiency measurement; quacks like a ``TrainSpec`` for the executors (run_id, out_dir, device)."""
+
+    model: str
+    preset: str = "paper"
+    variant: str = "default"
+    resolution: int = 32
+    channels: int = 3
+    n_images: int = 100
+    dataset: str = "fashion-mnist"  # source of real images for models with ``needs_reference``
+    data_root: str | None = None
+    overrides: tuple[tuple[str, Any], ...] = ()
+    seed: int = 0
+    device: str = "auto"
+    suite: str = "efficiency"
+    out_dir: str = field(default="", compare=False)
+    task: ClassVar[str] = "efficiency"
+
+    def __post_init__(self) -> None:
+        if self.n_images < 1:
+            raise GanbenchError(f"n_images must be >= 1, got {self.n_images}")
+        if isinstance(self.overrides, dict):
+            object.__setattr__(self, "overrides", tuple(sorted(self.overrides.items())))
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["overrides"] = dict(self.overrides)
+        d["task"] = self.task
+        return d
+
+    @property
+    def run_id(self) -> str:
+        key = {k: v for k, v in self.to_dict().items() if k not in ("out_dir", "device", "data_root")}
+        h = hashlib.sha1(json.dumps(key, sort_keys=True, default=str).encode()).hexdigest()[:8]
+        return f"{self.model}-{self.variant}-{self.preset}-eff-{h}"
+
+    def execute(self, progress: bool = True) -> "EfficiencyResult":
+        """Measure (or return the finished measurement); the executors call this instead of ``train``."""
+        return run_efficiency(self)
+
+
+@dataclass
+class EfficiencyResult:
+    status: str
+    rows: list[dict[str, Any]]
+    run_dir: Path
+    wall_s: float
+    images_seen: int = 0
+    reason: str = ""
+
+
+def run_efficiency(spec: EfficiencySpec) -> EfficiencyResult:
+    """Measure one (model, preset, variant); a complete run directory is read back, not measured again."""
+    import pandas as pd
+    import torch
+    import yaml
+
+    from .config import to_dict
+    from .io import write_yaml
+    from .metrics.efficiency import efficiency
+    from .models import ImageSpec, create_model
+    from .models.base import MODELS, resolve_config
+    from .provenance import environment, resolve_device
+
+    if not spec.out_dir:
+        raise GanbenchError("EfficiencySpec.out_dir is empty")
+    run_dir = Path(spec.out_dir)
+    status = results.read_status(run_dir)
+    if status["status"] == "complete":
+        try:
+            old = yaml.safe_load((run_dir / "config.yaml").read_text()).get("spec", {})
+        except (OSError, AttributeError, yaml.YAMLError) as e:
+            raise GanbenchError(f"corrupt run config {run_dir / 'config.yaml'}: {e}") from None
+        new = spec.to_dict()
+        diff = [k for k in new if k not in ("out_dir", "device", "data_root") and old.get(k) != new[k]]
+        if diff:
+            raise GanbenchError(f"{run_dir} holds a different run (differs in {', '.join(diff)}); use another --out")
+        return EfficiencyResult("complete", pd.read_csv(run_dir / "metrics.csv").to_dict("records"), run_dir,
+                                status.get("wall_s", 0.0))
+    device = resolve_device(spec.device)
+    cfg = resolve_config(spec.model, spec.preset, spec.variant, dict(spec.overrides))
+    results.check_writable(run_dir)
+    torch.manual_seed(spec.seed)
+    model = create_model(spec.model, spec.preset, spec.variant, ImageSpec(spec.channels, spec.resolution, 0),
+                         dict(spec.overrides))
+    reference = None
+    if model.needs_reference:
+        from .data import load_dataset
+        data = load_dataset(spec.dataset, "train", spec.resolution, spec.channels, spec.data_root)
+        model.bind_reference(data.images)
+        reference = {"name": data.name, "split": data.split, "n": len(data), "fingerprint": data.fingerprint}
+    paper = MODELS.get(spec.model).paper
+    write_yaml(run_dir / "config.yaml", {
+        "run": spec.run_id, "task": "efficiency", "spec": spec.to_dict(), "model_config": to_dict(cfg),
+        "params": model.param_counts(), "deviations": type(model).deviations.strip(),
+        "paper": {"title": paper.title, "params_g": paper.params_g, "params_d": paper.params_d,
+                  "params_note": paper.params_note},
+        "reference_images": reference, "n_images": spec.n_images,
+        "timing": ("cuda events" if device.startswith("cuda") else "cpu wall clock (perf_counter)")
+                  + ", after one warm-up call",
+        "flops": "torch.utils.flop_counter.FlopCounterMode around model.sample(1); multiply-add = 2 FLOPs; "
+                 "element-wise ops not counted",
+        "environment": environment(device)})
+    results.write_status(run_dir, "running")
+    t0 = time.perf_counter()
+    r = efficiency(model, spec.n_images, device, seed=spec.seed)
+    wall = time.perf_counter() - t0
+    values = {**{k: r[k] for k in PARAM_METRICS}, "flops_per_image": r["flops_per_image"],
+              time_metric(spec.n_images): r["seconds"]}
+    rows = [{"run": spec.run_id, "suite": spec.suite, "model": spec.model, "variant": spec.variant,
+             "preset": spec.preset, "dataset": "-", "split": "-", "resolution": spec.resolution,
+             "channels": spec.channels, "seed": spec.seed, "images_seen": 0, "wall_s": round(wall, 3),
+             "metric": name, "value": float(v), "std": None, "extractor": "-",
+             "n_samples": spec.n_images if name.startswith("it") else (1 if name == "flops_per_image" else None),
+             "n_ref": None, "preset_name": "efficiency", "device": r["device"]} for name, v in values.items()]
+    results.write_rows(run_dir / "metrics.csv", rows)
+    results.write_status(run_dir, "complete", images_seen=0, wall_s=round(wall, 3))
+    return EfficiencyResult("complete", rows, run_dir, wall)
+
+
+def expand_efficiency(suite, opts, results_root: Path) -> list[EfficiencySpec]:
+    """The runs of an efficiency suite: run entry x preset x variant (``opts`` as ``runner.SuiteOptions``)."""
+    from .models.base import MODELS, resolve_config
+    from .suites import RunEntry
+
+    entries = suite.runs
+    if entries == "all":
+        entries = tuple(RunEntry(m) for m in MODELS.names())
+    specs = []
+    for e in entries:
+        MODELS.get(e.model)
+        if opts.models and e.model not in opts.models:
+            continue
+        presets = (opts.preset,) if opts.preset else (e.presets or suite.presets or (suite.preset,))
+        for preset in presets:
+            for variant in e.variants:
+                spec = EfficiencySpec(
+                    model=e.model, preset=preset, variant=variant, resolution=suite.resolution,
+                    channels=suite.channels or 3, n_images=suite.n_images, dataset=opts.dataset or suite.dataset,
+                    data_root=opts.data_root, overrides=e.overrides,
+                    seed=int((opts.seeds or suite.seeds or (0,))[0]), device=opts.device, suite=suite.name)
+                resolve_config(spec.model, spec.preset, spec.variant, dict(spec.overrides))  # fail early
+                specs.append(replace(spec, out_dir=str(results_root / suite.name / spec.run_id)))
+    return specs

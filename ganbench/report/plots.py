@@ -1,0 +1,114 @@
+"""Seaborn figures (PNG): each metric vs images seen (mean over seeds, ±1 std band), vs training wall-clock (one
+line per seed), vs trainable parameters (final value, mean ± std over seeds); and the latest sample grid of every
+training run, copied into the report folder."""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pandas as pd
+
+from . import fmt
+from .document import Figure
+from .groups import Group, MetricKey
+from .load import ResultSet
+from .tables import main_entries
+
+
+def _slug(text: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_" else "-" for c in text)
+
+
+def _label(model: str, variant: str) -> str:
+    return model if variant == "default" else f"{model} ({variant})"
+
+
+def _frame(g: Group, mk: MetricKey) -> pd.DataFrame:
+    entries = main_entries(g) or [(m, v) for m in g.models() for v in g.variants(m)]
+    parts = []
+    for m, v in entries:
+        for run, rr in g.curves(m, v, mk):
+            parts.append(pd.DataFrame({"label": _label(m, v), "seed": run.seed, "status": run.status,
+                                       "kimg": rr["images_seen"].to_numpy() / 1000,
+                                       "wall_s": rr["wall_s"].to_numpy(), "value": rr["value"].to_numpy(),
+                                       "params": (run.params_g or 0) + (run.params_d or 0)}))
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+
+
+def metric_plots(g: Group, out: Path) -> list[Figure]:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    sns.set_theme(style="whitegrid", context="paper")
+    figs = []
+    out.mkdir(parents=True, exist_ok=True)
+    for mk in g.metrics:
+        df = _frame(g, mk)
+        if not len(df):
+            continue
+        ylabel = f"{mk.preset_name} [{mk.extractor}] {'(higher is better)' if mk.higher else '(lower is better)'}"
+        stem = _slug(f"{g.key}-{mk.preset_name}-{mk.metric}")
+        where = f"{g.title}; {g.describe()}; device: {', '.join(g.devices()) or 'not recorded'}"
+        if df.groupby(["label", "seed"]).size().max() >= 2:
+            fig, ax = plt.subplots(figsize=(6.4, 4.0), dpi=110)
+            sns.lineplot(data=df, x="kimg", y="value", hue="label", errorbar="sd", marker="o", ax=ax)
+            ax.set(xlabel="images seen (kimg)", ylabel=ylabel, title=f"{mk.preset_name} vs images seen")
+            ax.legend(title="run")
+            figs.append(_save(fig, out / f"{stem}-kimg.png", f"{stem}-kimg", f"{mk.preset_name} vs images seen",
+                              f"{mk.describe()} vs thousands of real images shown to D; line: mean over seeds, "
+                              f"band: ±1 std over seeds (none for one seed). {where}."))
+            fig, ax = plt.subplots(figsize=(6.4, 4.0), dpi=110)
+            sns.lineplot(data=df, x="wall_s", y="value", hue="label", units="seed", estimator=None, marker="o",
+                         ax=ax)
+            ax.set(xlabel="training wall-clock without evaluations (s)", ylabel=ylabel,
+                   title=f"{mk.preset_name} vs wall-clock")
+            ax.legend(title="run")
+            figs.append(_save(fig, out / f"{stem}-wall.png", f"{stem}-wall", f"{mk.preset_name} vs wall-clock",
+                              f"{mk.describe()} vs training wall-clock (evaluation time excluded); one line per "
+                              f"seed. {where}."))
+        final = df[df["status"] == "complete"].sort_values("kimg").groupby(["label", "seed"]).tail(1)
+        if final["label"].nunique() >= 2:
+            agg = final.groupby("label").agg(value=("value", "mean"), std=("value", "std"),
+                                             params=("params", "first")).reset_index()
+            fig, ax = plt.subplots(figsize=(6.4, 4.0), dpi=110)
+            sns.scatterplot(data=agg, x="params", y="value", hue="label", s=60, ax=ax, legend=False)
+            ax.errorbar(agg["params"], agg["value"], yerr=agg["std"].fillna(0), fmt="none", ecolor="grey")
+            for r in agg.itertuples():
+                ax.annotate(r.label, (r.params, r.value), textcoords="offset points", xytext=(4, 4), fontsize=7)
+            ax.set_xscale("log")
+            ax.set(xlabel="trainable parameters of G + D", ylabel=ylabel,
+                   title=f"final {mk.preset_name} vs parameters")
+            figs.append(_save(fig, out / f"{stem}-params.png", f"{stem}-params",
+                              f"final {mk.preset_name} vs parameters",
+                              f"{mk.describe()} at the final evaluation (complete seeds; mean ± std) vs trainable "
+                              f"parameters of G and D. {where}."))
+    return figs
+
+
+def _save(fig, path: Path, key: str, title: str, caption: str) -> Figure:
+    import matplotlib.pyplot as plt
+
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return Figure(key, title, caption, path)
+
+
+def sample_figures(rs: ResultSet, out: Path) -> list[Figure]:
+    """The latest sample grid of every training run (8x8 grid of 64 samples of the evaluated G)."""
+    figs = []
+    runs = rs.train_runs()
+    for run in runs.itertuples():
+        if not isinstance(run.sample, str) or not Path(run.sample).exists():
+            continue
+        out.mkdir(parents=True, exist_ok=True)
+        dst = out / f"{_slug(run.suite)}-{_slug(run.run)}.png"
+        shutil.copyfile(run.sample, dst)
+        state = "" if run.status == "complete" else f", {run.status}"
+        figs.append(Figure(f"samples-{_slug(run.suite)}-{_slug(run.run)}",
+                           f"{_label(run.model, run.variant)}, seed {run.seed}",
+                           f"Suite {run.suite}, {_label(run.model, run.variant)} ({run.preset} preset), seed "
+                           f"{run.seed}: 64 samples at {fmt.kimg(run.sample_images)} kimg{state}.", dst, width=0.3))
+    return figs

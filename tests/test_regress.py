@@ -1,0 +1,199 @@
+"""The regression gate (ganbench.regress, `ganbench regress`): a baseline made from a real quick run passes on a
+faithful rerun and fails on a planted regression; suites resume (complete runs are not retrained); the committed
+CI baseline matches the ci-quick suite and its stated tolerance rule.
+
+The quick run: DCGAN tiny on the synthetic rectangles, 256 images, FD with the domain CNN on 256 samples (a
+test-only preset registered here, so that each run takes seconds)."""
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+import torch
+
+from ganbench import regress
+from ganbench.errors import GanbenchError
+from ganbench.metrics.presets import PRESETS, Preset
+from ganbench.models import MODELS
+
+ROOT = Path(__file__).resolve().parent.parent
+PRESET = "fd_domain256_train"
+SUITE = f"""name: regress-test
+description: regression-gate test suite (seconds)
+dataset: synthetic
+preset: tiny
+kimg: 0.25
+eval_every_kimg: 0
+metrics: [{PRESET}]
+seeds: [0]
+runs:
+  - {{model: dcgan}}
+"""
+
+
+@pytest.fixture(scope="module", autouse=True)
+def small_preset():
+    if PRESET not in PRESETS:
+        PRESETS.add(PRESET, Preset(PRESET, "fd", "fmnist-cnn", 256, "train", None, "test only: FD on 256 samples"))
+    yield
+
+
+@pytest.fixture(scope="module")
+def made(tmp_path_factory, small_preset):
+    """A baseline (5% relative tolerance) made from a real run of the test suite."""
+    d = tmp_path_factory.mktemp("regress")
+    suite = d / "regress-test.yaml"
+    suite.write_text(SUITE)
+    base = d / "baseline.json"
+    b = regress.update_baseline(base, d / "results", None, regress.parse_tolerances(["5%"]), suite=str(suite),
+                                threads=1)
+    return d, base, b
+
+
+def _planted_noise(monkeypatch):
+    """A bug in DCGAN's sampling path: Gaussian noise (std 0.5) on every generated image."""
+    cls = MODELS.get("dcgan")
+    orig = cls.generate
+
+    def noisy(self, z, y=None, G=None, generator=None):
+        x = orig(self, z, y, G, generator)
+        return x + 0.5 * torch.randn(x.shape, generator=generator, device=x.device)
+    monkeypatch.setattr(cls, "generate", noisy)
+
+
+def test_baseline_holds_every_evaluation(made):
+    _, _, b = made
+    assert b["format"] == regress.FORMAT and b["torch_threads"] == 1 and len(b["runs"]) == 1
+    assert [c["images_seen"] for c in b["checks"]] == [0, 256]
+    for c in b["checks"]:
+        assert c["preset_name"] == PRESET and c["higher_is_better"] is False and c["extractor"] == "fmnist-cnn"
+        assert math.isfinite(c["value"]) and c["tolerance"] == pytest.approx(0.05 * c["value"])
+
+
+def test_faithful_rerun_passes_bit_identical(made):
+    d, base, _ = made
+    cmp = regress.check(base, d / "rerun")  # a fresh results folder: the suite is trained again
+    assert cmp.ok, cmp.table()
+    assert [r.verdict for r in cmp.results] == ["ok", "ok"]
+    assert all(r.new == r.check["value"] for r in cmp.results)  # same seed, same thread count: identical
+
+
+def test_planted_regression_fails(made, monkeypatch):
+    d, base, _ = made
+    _planted_noise(monkeypatch)
+    cmp = regress.check(base, d / "planted")
+    assert not cmp.ok
+    assert [r.verdict for r in cmp.results] == ["REGRESSION", "REGRESSION"], cmp.table()
+    assert "FAIL" in cmp.verdict() and "REGRESSION" in cmp.table()
+    # a tolerance wider than the damage lets it through: the gate compares against the tolerance, nothing else
+    wide = max(r.new - r.check["value"] for r in cmp.results) * 1.01
+    assert regress.compare(cmp.baseline, *_values(d / "planted"), {None: regress.Tolerance(wide)}).ok
+
+
+def _values(root: Path):
+    from ganbench.runner import expand
+
+    specs = expand(str(root.parent / "regress-test.yaml"), results_root=root)
+    return regress.measured(specs)
+
+
+def test_cli_exit_codes(made, capsys):
+    """`ganbench regress`: 0 on a pass (reading the complete runs), 1 on a regression, 2 on bad input."""
+    from ganbench.cli import main
+
+    d, base, b = made
+    args = ["regress", "--baseline", str(base), "--results", str(d / "results"), "--quiet", "--reuse"]
+    main(args)
+    out = capsys.readouterr().out
+    assert "PASS" in out and "old" in out and "delta" in out
+    worse = json.loads(base.read_text())  # plant a better baseline: the same results now read as a regression
+    worse["checks"][-1]["value"] -= 10 * worse["checks"][-1]["tolerance"]
+    tampered = d / "tampered.json"
+    tampered.write_text(json.dumps(worse))
+    with pytest.raises(SystemExit) as e:
+        main(["regress", "--baseline", str(tampered), "--results", str(d / "results"), "--quiet", "--reuse"])
+    assert e.value.code == 1
+    assert "REGRESSION" in capsys.readouterr().out
+    main(["regress", "--baseline", str(tampered), "--results", str(d / "results"), "--quiet", "--reuse",
+          "--tolerance", f"{PRESET}=1000"])
+    assert "PASS" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as e:
+        main(["regress", "--baseline", str(d / "missing.json")])
+    assert e.value.code == 2 and "not found" in capsys.readouterr().err
+
+
+def test_training_suite_resumes_without_retraining(made, monkeypatch):
+    """Running a suite again skips its complete runs (nothing is trained, files are untouched)."""
+    from ganbench.training import trainer
+
+    d, _, _ = made
+    csv = next((d / "results").rglob("metrics.csv"))
+    before = csv.stat().st_mtime_ns
+
+    def boom(*a, **k):
+        raise AssertionError("a complete run was trained again")
+    monkeypatch.setattr(trainer, "_train_locked", boom)
+    specs, _, trained = regress.run_suite(str(d / "regress-test.yaml"), d / "results")
+    assert trained == 0
+    values, status = regress.measured(specs)
+    assert [s["status"] for s in status.values()] == ["complete"] and len(values) == 2
+    assert csv.stat().st_mtime_ns == before
+
+
+def test_complete_runs_from_other_code_are_not_trusted(made, monkeypatch):
+    """Complete runs are read only when made at the current commit of a clean checkout; otherwise retrained."""
+    import ganbench.provenance as prov
+
+    d, _, _ = made
+    suite, root = str(d / "regress-test.yaml"), d / "results"
+    monkeypatch.setattr(prov, "git_commit", lambda: "abc123-dirty")
+    assert "uncommitted changes" in regress.stale_reason(suite, root)
+    monkeypatch.setattr(prov, "git_commit", lambda: "abc123")
+    assert "was made at commit" in regress.stale_reason(suite, root)
+    monkeypatch.setattr(regress, "_config_commit", lambda run_dir: "abc123")
+    assert regress.stale_reason(suite, root) is None
+
+
+def test_compare_directions_missing_runs_and_improvements():
+    def check(value, higher, images=0, tol=1.0):
+        return {"run": "r", "model": "m", "variant": "default", "preset": "tiny", "seed": 0, "images_seen": images,
+                "metric": "x", "preset_name": "x", "value": value, "higher_is_better": higher, "tolerance": tol}
+    b = {"suite": "s", "runs": ["r"], "checks": [check(10.0, False), check(10.0, True, 1)]}
+    ok = {"status": "complete"}
+    vals = {("r", 0, "x", "x"): {"value": 10.9}, ("r", 1, "x", "x"): {"value": 9.1}}
+    assert regress.compare(b, vals, {"r": ok}).ok
+    vals = {("r", 0, "x", "x"): {"value": 11.5}, ("r", 1, "x", "x"): {"value": 12.0}}
+    c = regress.compare(b, vals, {"r": ok})
+    assert [r.verdict for r in c.results] == ["REGRESSION", "improved"]
+    c = regress.compare(b, {("r", 0, "x", "x"): {"value": 8.0}}, {"r": ok})
+    assert [r.verdict for r in c.results] == ["improved", "MISSING"] and not c.ok
+    c = regress.compare(b, vals, {"r": {"status": "diverged"}})
+    assert [r.verdict for r in c.results] == ["DIVERGED", "DIVERGED"] and not c.ok
+    c = regress.compare(b, vals, {"r": ok, "other": ok})
+    assert c.errors and "--update" in c.errors[0] and not c.ok
+
+
+def test_parse_tolerances():
+    t = regress.parse_tolerances(["2", "fd_domain2k_train=5%", "kid=0.001"])
+    assert t[None] == regress.Tolerance(2.0) and t["kid"].absolute(7) == 0.001
+    assert t["fd_domain2k_train"].absolute(40.0) == pytest.approx(2.0)
+    for bad in ("x", "fd=-1", "=nan%"):
+        with pytest.raises(GanbenchError):
+            regress.parse_tolerances([bad])
+
+
+def test_committed_ci_baseline_matches_suite_and_rule():
+    """baselines/ci-quick.json: made from the ci-quick suite as it is now, 3 spread seeds, tolerances as stated."""
+    from ganbench.runner import expand
+
+    b = regress.load_baseline(ROOT / "baselines" / "ci-quick.json")
+    assert b["suite"] == "ci-quick"
+    assert b["runs"] == sorted(s.run_id for s in expand("ci-quick"))
+    assert {c["images_seen"] for c in b["checks"]} == {0, 1024, 2048}
+    for c in b["checks"]:
+        sp = c["spread"]
+        assert sp["seeds"] == [0, 1, 2] and sp["values"][0] == c["value"]  # seed 0 is the gate's own run
+        tol, s, _ = regress.spread_tolerance(sp["values"], c["value"])
+        assert c["tolerance"] == pytest.approx(tol) and sp["std"] == pytest.approx(s)
