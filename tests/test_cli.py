@@ -1,0 +1,66 @@
+"""The CLI end to end on the tiny preset, and its one-line errors."""
+from __future__ import annotations
+
+import pandas as pd
+import yaml
+
+from conftest import one_line_error
+
+
+def test_help_on_every_command(cli):
+    top = cli("--help")
+    assert top.returncode == 0
+    for cmd in ("list", "train", "run", "results", "eval"):
+        p = cli(cmd, "--help")
+        assert p.returncode == 0 and "Usage" in p.stdout, cmd
+
+
+def test_list(cli):
+    p = cli("list", "models")
+    assert p.returncode == 0 and "dcgan" in p.stdout
+    assert "fashion-mnist" in cli("list", "datasets").stdout
+    assert "convergence" in cli("list", "suites").stdout
+
+
+def test_train_end_to_end(cli, tmp_path):
+    out = tmp_path / "run"
+    p = cli("train", "--model", "dcgan", "--preset", "tiny", "--kimg", "0.5", "--eval-every", "0.25", "--seed", "1",
+            "--out", str(out), "--quiet")
+    assert p.returncode == 0, p.stderr
+    assert "complete" in p.stdout and "fd_domain" in p.stdout
+    df = pd.read_csv(out / "metrics.csv")
+    fd = df[df.metric == "fd_domain"]
+    assert list(fd.images_seen) == [0, 256, 512]
+    for col in ("dataset", "split", "resolution", "extractor", "n_samples", "seed", "device", "images_seen"):
+        assert fd[col].notna().all(), col
+    cfg = yaml.safe_load((out / "config.yaml").read_text())
+    assert cfg["environment"]["git_commit"] and cfg["environment"]["packages"]["torch"].startswith("2.14.1")
+    assert cfg["dataset"]["fingerprint"] and cfg["params"]["params_g"] > 0
+    assert sorted(p.name for p in (out / "samples").iterdir()) == ["000000000.png", "000000256.png", "000000512.png"]
+    res = cli("results", str(tmp_path))
+    assert res.returncode == 0 and "complete" in res.stdout
+
+
+def test_run_smoke_suite_and_resume(cli, tmp_path):
+    p = cli("run", "--suite", "smoke", "--quiet")
+    assert p.returncode == 0, p.stderr
+    assert "1 complete" in p.stdout
+    again = cli("run", "--suite", "smoke", "--quiet")  # complete runs are skipped, not retrained
+    assert again.returncode == 0 and "1 complete" in again.stdout
+
+
+def test_one_line_errors(cli, tmp_path):
+    assert "did you mean 'dcgan'" in one_line_error(cli("train", "--model", "dcgn"))
+    assert "unknown dataset" in one_line_error(cli("train", "--model", "dcgan", "--dataset", "mnist"))
+    assert "unknown suite" in one_line_error(cli("run", "--suite", "convergance"))
+    assert "preset" in one_line_error(cli("train", "--model", "dcgan", "--preset", "huge"))
+    assert "unknown config key" in one_line_error(cli("train", "--model", "dcgan", "--set", "widht=3"))
+    assert "expected float" in one_line_error(cli("train", "--model", "dcgan", "--set", "lr_g=fast"))
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    ro.chmod(0o500)
+    import os
+    if os.geteuid() != 0:  # root ignores permissions
+        assert "not writable" in one_line_error(cli("train", "--model", "dcgan", "--out", str(ro / "x")))
+    assert "not writable" in one_line_error(cli("train", "--model", "dcgan", "--out", "/proc/ganbench"))
+    assert not list(tmp_path.rglob("status.json"))  # nothing that looks like a result
