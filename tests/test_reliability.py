@@ -74,7 +74,7 @@ def final_state(run: Path) -> dict:
     return load(list_checkpoints(run)[-1])
 
 
-@pytest.mark.slow
+
 def test_kill9_at_random_points_resumes_exactly(tmp_path):
     ref_dir, run = tmp_path / "ref", tmp_path / "killed"
     ref = launch(ref_dir)  # the uninterrupted run, concurrently
@@ -233,7 +233,7 @@ def test_resume_removes_stale_temporaries(tmp_path):
     assert r.status == "complete" and last.exists() and not any(p.exists() for p in stale)
 
 
-@pytest.mark.slow
+
 def test_concurrent_runs_share_one_results_directory(tmp_path, cli):
     """Four processes write into one results root at once (seed 0 twice); every row arrives, nothing is torn."""
     root = tmp_path / "results"
@@ -253,7 +253,7 @@ def test_concurrent_runs_share_one_results_directory(tmp_path, cli):
     assert not list(root.rglob("*.tmp"))
 
 
-@pytest.mark.slow
+
 def test_same_seed_same_metric_values(tmp_path):
     """Two runs with the same seed on this machine give identical metric values (fd_domain2k_train)."""
     def run(name: str):
