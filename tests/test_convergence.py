@@ -7,7 +7,8 @@ import pytest
 from ganbench.models import MODELS
 from ganbench.training import TrainSpec, train
 
-KIMG = 3.0
+KIMG = {"sagan": 10.0, "biggan": 10.0, "stylegan2": 10.0, "transgan": 10.0}  # measured: they first rise, then fall
+DEFAULT_KIMG = 3.0
 CASES = [(m, "default") for m in MODELS.names()] + [
     (m, v) for m in ("lrm_gan",) if m in MODELS for v in MODELS.get(m).variants if v != "default"]
 
@@ -15,8 +16,8 @@ CASES = [(m, "default") for m in MODELS.names()] + [
 @pytest.mark.slow
 @pytest.mark.parametrize("model, variant", CASES)
 def test_fd_domain_falls(model, variant, tmp_path):
-    r = train(TrainSpec(model=model, variant=variant, kimg=KIMG, eval_every_kimg=0, metrics=("fd_domain2k_train",),
-                        device="cpu", out_dir=str(tmp_path / "run")), progress=False)
+    r = train(TrainSpec(model=model, variant=variant, kimg=KIMG.get(model, DEFAULT_KIMG), eval_every_kimg=0,
+                        metrics=("fd_domain2k_train",), device="cpu", out_dir=str(tmp_path / "run")), progress=False)
     assert r.status == "complete", r.reason
     fd = [row["value"] for row in r.rows if row["metric"] == "fd_domain"]
     assert len(fd) == 2 and fd[1] < 0.8 * fd[0], fd

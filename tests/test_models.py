@@ -16,7 +16,7 @@ def build(name: str, seed: int = 0, preset: str = "tiny", img: ImageSpec = IMG, 
     torch.manual_seed(seed)
     m = create_model(name, preset, img=img, overrides={"batch_size": 8, **over})
     if m.needs_reference:
-        m.bind_reference(load_dataset("fashion-mnist", "test").images[:256])
+        m.bind_reference(load_dataset("fashion-mnist", "test", channels=img.channels).images[:256])
     return m
 
 
