@@ -324,7 +324,9 @@ def convergence_tables(g: Group, thresholds: dict[str, list[float]] | None = Non
     entries = main_entries(g) or [(m, v) for m in g.models() for v in g.variants(m)]
     out = []
     for mk in g.metrics:
-        curves = {e: g.curves(*e, mk) for e in entries}
+        # the value at initialisation is a reference, not an achievement: best and thresholds use trained points
+        curves = {e: [(run, rr[rr["images_seen"] > 0]) for run, rr in g.curves(*e, mk)] for e in entries}
+        curves = {e: [(run, rr) for run, rr in cs if len(rr)] for e, cs in curves.items()}
         if not any(len(rr) >= 2 for cs in curves.values() for _, rr in cs):
             continue
         best_of = (lambda rr: rr["value"].max()) if mk.higher else (lambda rr: rr["value"].min())
@@ -372,7 +374,7 @@ def convergence_tables(g: Group, thresholds: dict[str, list[float]] | None = Non
                "chosen from the data: the worst model's best value (reached by every model on average) and the "
                "median model's best value, rounded to 3 significant digits towards the reachable side")
         caption = (f"Convergence, {g.title}, {mk.preset_name}: {_caption_common(g, [mk])} {every_txt.capitalize()} "
-                   f"(including at initialisation). Best: each seed's best evaluation, and the images seen at it; "
+                   f"(best and thresholds count only evaluations after training started). Best: each seed's best evaluation, and the images seen at it; "
                    f"Final: the last evaluation of complete seeds. Thresholds T ({how}): images seen and training "
                    f"wall-clock (without evaluations) at the first evaluation with value {rel} T; seeds that never "
                    f"reach T are left out and counted. ± is the half-width of the 95% Student-t confidence interval "
