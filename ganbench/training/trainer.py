@@ -142,6 +142,7 @@ class _Loop:
         self.ckpt_every = int(round(spec.ckpt_every_kimg * 1000)) or self.eval_every
         self.labels = data.labels if self.cfg.conditional else None
         self.device_label = device_name(device)
+        self.d_params = model.d_parameters()  # fixed for a run; toggled off during each G step
 
     # ---- the hot path ---------------------------------------------------------------------------------------
     def batch(self):
@@ -153,7 +154,7 @@ class _Loop:
     def iteration(self) -> dict[str, torch.Tensor]:
         m, st, cfg = self.model, self.st, self.cfg
         info = StepInfo(st.step, st.d_step, st.images_seen)
-        d_params = m.d_parameters()
+        d_params = self.d_params
         for _ in range(cfg.n_dis):
             real, y = self.batch()
             info.d_step, info.images_seen = st.d_step, st.images_seen
@@ -204,8 +205,8 @@ class _Loop:
                 logs = self.iteration()
                 st.wall_s += time.perf_counter() - t0
                 bar.update(min(st.images_seen, self.total) - min(before, self.total))
-                bad = [k for k, v in logs.items() if not bool(torch.isfinite(v).all())]
-                if bad:
+                if not bool(torch.stack([torch.isfinite(v).all() for v in logs.values()]).all()):  # one sync
+                    bad = [k for k, v in logs.items() if not bool(torch.isfinite(v).all())]
                     return self.diverged(bar, f"non-finite {', '.join(bad)}")
                 done = st.images_seen >= self.total
                 if st.images_seen >= next_eval or done:
