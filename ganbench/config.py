@@ -26,10 +26,14 @@ class GANConfig:
     lr_d: float = 2e-4
     beta1: float = 0.5
     beta2: float = 0.999
+    g_betas: tuple[float, float] | None = None  # G's own Adam betas where the recipe differs from D's (StyleGAN2)
+    adam_eps: float = 1e-8
     n_dis: int = 1  # D steps per G step
     loss: str = "nonsat"  # a name in ganbench.losses.LOSSES
     ema_kimg: float = 0.0  # half-life of the G weight EMA in thousands of images; 0 = no EMA
     ema_rampup: float = 0.0  # StyleGAN-style ramp-up: half-life <= images_seen * rampup (0 = off)
+    ema_start_kimg: float = 0.0  # the EMA copies G until this many kimg, then averages (StudioGAN's ema_start)
+    grad_clip: float = 0.0  # clip the gradient norm of G and of D (each over all its parameters) to this; 0 = off
     diffaug: str = ""  # comma-separated DiffAugment policies: color,translation,cutout
     translation_ratio: float = 0.125
     cutout_ratio: float = 0.5
@@ -44,6 +48,11 @@ def _check_type(cls_name: str, name: str, tp: Any, value: Any) -> Any:
     origin = typing.get_origin(tp)
     if tp is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
+    if tp is float and isinstance(value, str):  # YAML 1.1 reads "4e-4" (no dot) as a string
+        try:
+            return float(value)
+        except ValueError:
+            pass
     if tp in (int, float, str, bool):
         if type(value) is not tp:
             raise GanbenchError(f"config {cls_name}.{name}: expected {tp.__name__}, got {value!r}")

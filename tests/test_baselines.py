@@ -165,6 +165,17 @@ def test_biggan_ema_is_0p9999_per_g_step_at_paper_batch():
     from ganbench.models.base import resolve_config
     paper = resolve_config("biggan", "paper")
     assert ema_beta(paper, paper.batch_size, 10 ** 8) == pytest.approx(0.9999, abs=1e-9)
+    # StudioGAN's g_ema_start = 1000 G steps of 5 D steps x 64 images: a plain copy until then; Adam eps 1e-6
+    assert ema_beta(paper, 64, 1000 * 5 * 64 - 1) == 0.0 < ema_beta(paper, 64, 1000 * 5 * 64)
+    assert paper.adam_eps == 1e-6
+
+
+def test_stylegan2_adam_betas_carry_the_lazy_regularisation_correction():
+    from ganbench.models.base import resolve_config
+    for preset in ("paper", "tiny"):
+        cfg = resolve_config("stylegan2", preset)
+        assert cfg.g_betas == pytest.approx((0.0, 0.99 ** (4 / 5)))  # G: every 4th step regularised
+        assert (cfg.beta1, cfg.beta2) == pytest.approx((0.0, 0.99 ** (16 / 17)))  # D: every 16th
 
 
 # ---- StyleGAN2 -----------------------------------------------------------------------------------------------------

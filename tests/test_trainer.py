@@ -117,3 +117,43 @@ def test_images_seen_counts_real_images_shown_to_d(tmp_path):
     r = train(spec(tmp_path, kimg=0.5, overrides={"batch_size": 32, "n_dis": 2}), progress=False)
     st = load(list_checkpoints(tmp_path / "run")[-1])
     assert r.images_seen == st["d_step"] * 32 and st["d_step"] == 2 * st["step"]
+
+
+def test_optimiser_options_reach_adam(tmp_path):
+    """Per-network betas, Adam eps and gradient clipping as the config says (seen from inside optimizer.step)."""
+    from torch.optim.optimizer import register_optimizer_step_pre_hook
+
+    seen: dict[int, list] = {}
+
+    def record(opt, args, kwargs):
+        grads = [p.grad for g in opt.param_groups for p in g["params"] if p.grad is not None]
+        norm = float(torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(g) for g in grads])))
+        seen.setdefault(id(opt), []).append((opt.param_groups[0]["betas"], opt.param_groups[0]["eps"], norm))
+
+    def run(name, **over):
+        seen.clear()
+        handle = register_optimizer_step_pre_hook(record)
+        try:
+            train(spec(tmp_path, name, kimg=0.25, overrides={"batch_size": 32, **over}), progress=False)
+        finally:
+            handle.remove()
+        return list(seen.values())  # [opt_g, opt_d] or [opt_d, opt_g] by first step
+
+    free = run("free")
+    assert max(n for steps in free for *_, n in steps) > 1e-2  # unclipped DCGAN gradients are not tiny
+    clipped = run("clip", grad_clip=1e-3, g_betas=[0.1, 0.2], adam_eps=1e-5)
+    assert all(n <= 1e-3 * (1 + 1e-4) for steps in clipped for *_, n in steps)
+    assert {(steps[0][0], steps[0][1]) for steps in clipped} == {((0.1, 0.2), 1e-5), ((0.5, 0.999), 1e-5)}
+
+
+def test_ema_copies_g_until_ema_start(tmp_path):
+    from ganbench.models.base import ema_beta
+    from ganbench.models.base import resolve_config
+    cfg = dataclasses.replace(resolve_config("dcgan"), ema_kimg=1.0, ema_start_kimg=0.5)
+    assert ema_beta(cfg, 32, 499) == 0.0 and 0 < ema_beta(cfg, 32, 500) < 1
+    for name, start, equal in (("copy", 1.0, True), ("avg", 0.0, False)):
+        train(spec(tmp_path, name, kimg=0.5, overrides={"batch_size": 32, "ema_kimg": 1.0, "ema_start_kimg": start}),
+              progress=False)
+        s = load(list_checkpoints(tmp_path / name)[-1])
+        g = {k[2:]: v for k, v in s["model"].items() if k.startswith("G.")}
+        assert all(torch.equal(g[k], v) for k, v in s["g_ema"].items()) == equal, name

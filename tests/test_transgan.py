@@ -10,7 +10,7 @@ import torch.nn.functional as F
 
 from ganbench.errors import GanbenchError
 from ganbench.models._transformer import Attention, band_mask, pixel_upsample, relative_position_index
-from ganbench.models.base import ImageSpec, StepInfo, create_model
+from ganbench.models.base import ImageSpec, StepInfo, create_model, resolve_config
 from ganbench.models.transgan import TransGAN
 
 IMG = ImageSpec(channels=3, resolution=32)
@@ -186,12 +186,14 @@ def test_variants_construct_and_step(variant):
     assert m.G.stages[-1][-1].attn.band == (None if variant == "no_local_init" else 4)
 
 
-def test_g_batch_is_twice_d_batch():
-    m = small()
+@pytest.mark.parametrize("preset, ratio", [("paper", 2), ("tiny", 1)])
+def test_g_batch_is_ratio_times_d_batch(preset, ratio):
+    assert resolve_config("transgan", preset).g_batch_ratio == ratio  # official: G batch 128 vs D batch 64
+    m = small(g_batch_ratio=ratio)
     seen = []
     m.D.register_forward_hook(lambda mod, inp, out: seen.append(inp[0].shape[0]))
     m.g_loss(torch.zeros(3, 3, 32, 32), None, StepInfo())
-    assert seen == [6]
+    assert seen == [3 * ratio]
 
 
 def test_bad_config_is_one_line_error():

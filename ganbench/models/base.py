@@ -216,7 +216,10 @@ def create_model(name: str, preset: str = "tiny", variant: str = "default", img:
 
 
 def ema_beta(cfg: GANConfig, batch_size: int, images_seen: int) -> float:
-    """EMA decay per G step from a half-life in kimg (StyleGAN2-ADA convention), with optional ramp-up."""
+    """EMA decay per G step from a half-life in kimg (StyleGAN2-ADA convention), with optional ramp-up; 0 (copy G)
+    before ``ema_start_kimg``."""
+    if images_seen < cfg.ema_start_kimg * 1000:
+        return 0.0
     half = cfg.ema_kimg * 1000
     if cfg.ema_rampup:
         half = min(half, images_seen * cfg.ema_rampup)

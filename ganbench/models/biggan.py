@@ -103,12 +103,13 @@ class BigGAN(GAN):
     Config = BigGANConfig
     presets = {
         "paper": BigGANConfig(z_dim=80, batch_size=64, lr_g=2e-4, lr_d=2e-4, beta1=0.5, beta2=0.999, n_dis=5,
-                              loss="hinge", ema_kimg=round(ema_kimg_for_decay(0.9999, 64), 3)),
+                              loss="hinge", ema_kimg=round(ema_kimg_for_decay(0.9999, 64), 3), adam_eps=1e-6,
+                              ema_start_kimg=1000 * 5 * 64 / 1000),  # g_ema_start 1000 G steps of 5 x 64 images
         # same mechanisms (skip-z into conditional BN, attention, SN, hinge, EMA), 16 channels, z 40 = 4 x 10;
         # 2 D steps instead of 5 and an EMA ramp-up so that runs of a few kimg have a usable EMA generator
         "tiny": BigGANConfig(z_dim=40, g_ch=16, d_ch=16, shared_dim=32, batch_size=32, lr_g=2e-4, lr_d=2e-4, beta1=0.5,
                              beta2=0.999, n_dis=2, loss="hinge", ema_kimg=round(ema_kimg_for_decay(0.9999, 32), 3),
-                             ema_rampup=0.05),
+                             ema_rampup=0.05, adam_eps=1e-6),
     }
     variants = {
         "default": {},
@@ -126,12 +127,12 @@ class BigGAN(GAN):
     deviations = """\
 - `paper` preset is PyTorch-StudioGAN's CIFAR-10 BigGAN (ch 96 / z 80 skip-z / attention / 5 D steps), the config
   the published counts describe, not BigGAN-PyTorch's CIFAR script (ch 64, conditional-only, no attention/skip-z).
-- EMA: decay 0.9999 per G step as a half-life (ema_kimg = batch * ln 0.5 / ln 0.9999); StudioGAN's plain copy for
-  the first 1000 steps is not replicated (the EMA starts at init). `tiny` adds a ramp-up (0.05) instead.
+- EMA: decay 0.9999 per G step as a half-life (ema_kimg = batch * ln 0.5 / ln 0.9999). `paper` copies G for the
+  first 1000 G steps (StudioGAN's g_ema_start, as 320 kimg at 5 x 64 images per step); `tiny` has no plain-copy
+  phase and a ramp-up (0.05) instead, so that runs of a few kimg have a usable EMA.
 - Orthogonal regularisation is a loss term with the gradient of BigGAN-PyTorch's utils.ortho (beta/2 times the
   Frobenius form above), not a direct gradient edit.
-- Adam eps 1e-8 (shared trainer) instead of StudioGAN's 1e-6; BN running statistics are copied into the EMA G
-  (StudioGAN averages them).
+- BN running statistics are copied into the EMA G (StudioGAN averages them).
 - The residual skip's 1x1 conv runs before nearest up-sampling (identical output, cheaper).
 """
 

@@ -77,7 +77,8 @@ class SAGAN(GAN):
     }
     variants = {
         "default": {},
-        "studiogan": {"lr_g": 2e-4, "lr_d": 2e-4, "beta1": 0.5, "beta2": 0.999, "n_dis": 5},  # StudioGAN's run
+        "studiogan": {"lr_g": 2e-4, "lr_d": 2e-4, "beta1": 0.5, "beta2": 0.999, "n_dis": 5,
+                      "adam_eps": 1e-6},  # StudioGAN's run
         "no_attn": {"attn_g": 0, "attn_d": 0},  # = SNGAN-style ResNet with SN in G
         "no_sn_g": {"sn_g": False},
     }
@@ -90,7 +91,7 @@ class SAGAN(GAN):
     deviations = """\
 - No CIFAR setting in the paper: architecture from PyTorch-StudioGAN's 32x32 SAGAN; paper recipe (TTUR 1e-4/4e-4,
   betas (0, 0.9), 1 D step) at StudioGAN's batch 64. StudioGAN's own recipe is the `studiogan` variant.
-- Adam eps 1e-8 (shared trainer) instead of StudioGAN's 1e-6.
+- Adam eps: 1e-8 with the paper recipe (PyTorch's default); the `studiogan` variant uses StudioGAN's 1e-6.
 - The residual skip's 1x1 conv runs before nearest up-sampling (identical output, cheaper).
 """
 

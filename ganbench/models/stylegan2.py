@@ -246,15 +246,16 @@ class StyleGAN2(GAN):
     Config = StyleGAN2Config
     presets = {
         # lr and betas carry the lazy-regularisation correction: lr_g = 0.0025 * 4/5, lr_d = 0.0025 * 16/17,
-        # beta2 = 0.99 ** (16/17) for both nets (the trainer shares betas; ADA's G uses 0.99 ** (4/5) = 0.99199)
+        # beta2 = 0.99 ** (4/5) for G and 0.99 ** (16/17) for D
         "paper": StyleGAN2Config(z_dim=512, batch_size=64, lr_g=0.0025 * _G_RATIO, lr_d=0.0025 * _D_RATIO,
-                                 beta1=0.0, beta2=0.99 ** _D_RATIO, loss="nonsat", r1_gamma=0.01,
+                                 beta1=0.0, beta2=0.99 ** _D_RATIO, g_betas=(0.0, 0.99 ** _G_RATIO),
+                                 loss="nonsat", r1_gamma=0.01,
                                  reg_interval=D_REG_INTERVAL, ema_kimg=500.0, ema_rampup=0.05),
         # same mechanisms (mapping, modulation/demodulation, noise, skip G, mbstd, lazy R1, EMA), 16 channels,
         # z = w = 64, minibatch-std group 4
         "tiny": StyleGAN2Config(z_dim=64, w_dim=64, channel_max=16, mbstd_group=4, batch_size=32,
                                 lr_g=0.0025 * _G_RATIO, lr_d=0.0025 * _D_RATIO, beta1=0.0, beta2=0.99 ** _D_RATIO,
-                                loss="nonsat", r1_gamma=0.01, reg_interval=D_REG_INTERVAL, ema_kimg=500.0,
+                                g_betas=(0.0, 0.99 ** _G_RATIO), loss="nonsat", r1_gamma=0.01, reg_interval=D_REG_INTERVAL, ema_kimg=500.0,
                                 ema_rampup=0.05),
     }
     variants = {
@@ -276,8 +277,7 @@ class StyleGAN2(GAN):
 - fp32 only, no conv_clamp and no custom CUDA ops (official: fp16 in the 4 highest-resolution blocks, clamp 256);
   up/down-sampling convs are plain-PyTorch equivalents of conv2d_resample; modulated convs use the unfused form.
 - Lazy regularisation is added to the regular D (G) loss on every 16th D (4th G) step, scaled by the interval, not
-  taken as a separate optimiser step; Adam betas are shared by G and D in the trainer, so G uses D's corrected beta2
-  0.99^(16/17) = 0.99059 instead of 0.99^(4/5) = 0.99199 (learning rates are exact).
+  taken as a separate optimiser step (learning rates and betas carry the official correction exactly).
 - Minibatch-std group = min(32, batch), lowered to a divisor of the batch; the official run splits batch 64 over 2
   GPUs (32 per forward).
 - No ADA (the official train.py defaults to --aug=ada); this is the StyleGAN2 baseline. DiffAugment via `diffaug`.

@@ -97,8 +97,9 @@ def _train_locked(spec: TrainSpec, run_dir: Path, progress: bool, device: str, c
     if model.needs_reference:
         model.bind_reference(data.images)
     g_ema = copy.deepcopy(model.G).eval().requires_grad_(False) if cfg.ema_kimg > 0 else None
-    opt_g = torch.optim.Adam(model.g_parameters(), lr=cfg.lr_g, betas=(cfg.beta1, cfg.beta2))
-    opt_d = torch.optim.Adam(model.d_parameters(), lr=cfg.lr_d, betas=(cfg.beta1, cfg.beta2))
+    opt_g = torch.optim.Adam(model.g_parameters(), lr=cfg.lr_g, betas=cfg.g_betas or (cfg.beta1, cfg.beta2),
+                             eps=cfg.adam_eps)
+    opt_d = torch.optim.Adam(model.d_parameters(), lr=cfg.lr_d, betas=(cfg.beta1, cfg.beta2), eps=cfg.adam_eps)
     data_rng = torch.Generator().manual_seed(spec.seed)
     st = _State()
 
@@ -143,6 +144,7 @@ class _Loop:
         self.labels = data.labels if self.cfg.conditional else None
         self.device_label = device_name(device)
         self.d_params = model.d_parameters()  # fixed for a run; toggled off during each G step
+        self.g_params = model.g_parameters()
 
     # ---- the hot path ---------------------------------------------------------------------------------------
     def batch(self):
@@ -161,6 +163,8 @@ class _Loop:
             loss_d, logs = m.d_loss(real, y, info)
             self.opt_d.zero_grad(set_to_none=True)
             loss_d.backward()
+            if cfg.grad_clip:
+                torch.nn.utils.clip_grad_norm_(d_params, cfg.grad_clip)
             self.opt_d.step()
             st.d_step += 1
             st.images_seen += real.shape[0]
@@ -170,6 +174,8 @@ class _Loop:
         loss_g, logs_g = m.g_loss(real, y, info)
         self.opt_g.zero_grad(set_to_none=True)
         loss_g.backward()
+        if cfg.grad_clip:
+            torch.nn.utils.clip_grad_norm_(self.g_params, cfg.grad_clip)
         self.opt_g.step()
         for p in d_params:
             p.requires_grad_(True)
@@ -180,7 +186,7 @@ class _Loop:
 
     @torch.no_grad()
     def update_ema(self) -> None:
-        beta = ema_beta(self.cfg, self.cfg.batch_size, self.st.images_seen)
+        beta = ema_beta(self.cfg, self.cfg.batch_size, self.st.images_seen)  # 0 (a copy) before ema_start_kimg
         src, dst = list(self.model.G.parameters()), list(self.g_ema.parameters())
         torch._foreach_lerp_(dst, src, 1.0 - beta)
         for b_ema, b in zip(self.g_ema.buffers(), self.model.G.buffers()):
