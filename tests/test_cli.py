@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import pandas as pd
+import pytest
 import yaml
 
 from conftest import one_line_error
@@ -64,3 +65,14 @@ def test_one_line_errors(cli, tmp_path):
         assert "not writable" in one_line_error(cli("train", "--model", "dcgan", "--out", str(ro / "x")))
     assert "not writable" in one_line_error(cli("train", "--model", "dcgan", "--out", "/proc/ganbench"))
     assert not list(tmp_path.rglob("status.json"))  # nothing that looks like a result
+
+
+def test_float_overrides_in_exponent_form():
+    """YAML 1.1 reads "4e-4" (no dot) as a string; config floats accept it, and other strings still fail."""
+    from ganbench.config import parse_overrides
+    from ganbench.errors import GanbenchError
+    from ganbench.models.base import resolve_config
+    cfg = resolve_config("dcgan", overrides=parse_overrides(["lr_d=4e-4", "lr_g=1E-3", "grad_clip=5"]))
+    assert (cfg.lr_d, cfg.lr_g, cfg.grad_clip) == (4e-4, 1e-3, 5.0)
+    with pytest.raises(GanbenchError, match="expected float"):
+        resolve_config("dcgan", overrides={"lr_d": "4e-4x"})
