@@ -7,9 +7,9 @@ import pytest
 from ganbench.models import MODELS
 from ganbench.training import TrainSpec, train
 
-# Measured: these first rise, then fall; StyleGAN2 tiny swings between 14 and 23 from 4 to 10 kimg and is at 12.8-13.0
-# at 12 kimg (two optimiser settings), so its budget sits past the swing.
-KIMG = {"sagan": 10.0, "biggan": 16.0, "stylegan2": 12.0, "transgan": 10.0}
+# Measured: these first rise, then fall. StyleGAN2 tiny swings between 14 and 23 up to 12 kimg, differently on 1 and
+# 2 threads (2: 19.8 at 10k, 12.8 at 12k; 1: 16.6 at 10k, 19.0 at 12k), and is at 12.1-13.5 from 14 to 16 kimg on both.
+KIMG = {"sagan": 10.0, "biggan": 16.0, "stylegan2": 16.0, "transgan": 10.0}
 DEFAULT_KIMG = 3.0
 CASES = [(m, "default") for m in MODELS.names()] + [
     (m, v) for m in ("lrm_gan",) if m in MODELS for v in MODELS.get(m).variants if v != "default"]

@@ -13,7 +13,15 @@ from ganbench.models.base import ImageSpec, StepInfo, create_model
 from ganbench.models.lrm_gan import LRMGAN
 from ganbench.nets import vgg
 
-torch.set_num_threads(1)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """These small ops run fastest on one thread; restored afterwards (a module-level call leaked into every test)."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
 
 
 # ---- Long-Range Module --------------------------------------------------------------------------------------------
