@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 import types
 import typing
 from dataclasses import dataclass, fields
@@ -50,9 +51,11 @@ def _check_type(cls_name: str, name: str, tp: Any, value: Any) -> Any:
         return float(value)
     if tp is float and isinstance(value, str):  # YAML 1.1 reads "4e-4" (no dot) as a string
         try:
-            return float(value)
+            number = float(value)
         except ValueError:
-            pass
+            number = math.nan
+        if math.isfinite(number):  # "nan"/"inf" strings stay errors
+            return number
     if tp in (int, float, str, bool):
         if type(value) is not tp:
             raise GanbenchError(f"config {cls_name}.{name}: expected {tp.__name__}, got {value!r}")

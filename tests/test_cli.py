@@ -76,3 +76,6 @@ def test_float_overrides_in_exponent_form():
     assert (cfg.lr_d, cfg.lr_g, cfg.grad_clip) == (4e-4, 1e-3, 5.0)
     with pytest.raises(GanbenchError, match="expected float"):
         resolve_config("dcgan", overrides={"lr_d": "4e-4x"})
+    for text in ("nan", "inf"):
+        with pytest.raises(GanbenchError, match="expected float"):
+            resolve_config("dcgan", overrides={"lr_d": text})

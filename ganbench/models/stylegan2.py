@@ -255,8 +255,8 @@ class StyleGAN2(GAN):
         # z = w = 64, minibatch-std group 4
         "tiny": StyleGAN2Config(z_dim=64, w_dim=64, channel_max=16, mbstd_group=4, batch_size=32,
                                 lr_g=0.0025 * _G_RATIO, lr_d=0.0025 * _D_RATIO, beta1=0.0, beta2=0.99 ** _D_RATIO,
-                                g_betas=(0.0, 0.99 ** _G_RATIO), loss="nonsat", r1_gamma=0.01, reg_interval=D_REG_INTERVAL, ema_kimg=500.0,
-                                ema_rampup=0.05),
+                                g_betas=(0.0, 0.99 ** _G_RATIO), loss="nonsat", r1_gamma=0.01,
+                                reg_interval=D_REG_INTERVAL, ema_kimg=500.0, ema_rampup=0.05),
     }
     variants = {
         "default": {},
