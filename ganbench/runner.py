@@ -47,6 +47,23 @@ def apply_profile(suite: Suite, profile: str | None) -> Suite:
         raise GanbenchError(f"suite {suite.name} profile {profile}: {e}") from None
 
 
+def resolve_point(model: str, point: dict) -> dict:
+    """A grid point's overrides for one model: ``"x3"`` means 3 times the model's ``paper`` preset value."""
+    out = {}
+    for k, v in point.items():
+        if isinstance(v, str) and v.startswith("x"):
+            try:
+                factor = float(v[1:])
+            except ValueError:
+                raise GanbenchError(f"grid value {k}={v!r}: a multiplier is 'x<number>', e.g. 'x3'") from None
+            base = getattr(resolve_config(model, "paper"), k, None)
+            if not isinstance(base, (int, float)):
+                raise GanbenchError(f"grid value {k}={v!r}: {model}'s paper preset has no number {k}")
+            v = float(f"{base * factor:.6g}")
+        out[k] = v
+    return out
+
+
 def expand(suite: Suite | str, opts: SuiteOptions = SuiteOptions(), results_root: Path = Path("results"),
            _seen: frozenset[str] = frozenset()) -> list[TrainSpec]:
     """All runs of a suite (and the suites it includes) as TrainSpecs, validated before anything runs."""
@@ -69,18 +86,20 @@ def expand(suite: Suite | str, opts: SuiteOptions = SuiteOptions(), results_root
         MODELS.get(e.model)
         if opts.models and e.model not in opts.models:
             continue
-        for variant in e.variants:
-            for seed in (opts.seeds if opts.seeds is not None else suite.seeds):
-                spec = TrainSpec(
-                    model=e.model, preset=opts.preset or suite.preset, variant=variant,
-                    dataset=opts.dataset or suite.dataset, data_root=opts.data_root, resolution=suite.resolution,
-                    channels=suite.channels, kimg=opts.kimg if opts.kimg is not None else suite.kimg,
-                    eval_every_kimg=opts.eval_every_kimg if opts.eval_every_kimg is not None else suite.eval_every_kimg,
-                    metrics=opts.metrics if opts.metrics is not None else suite.metrics, seed=int(seed),
-                    overrides=e.overrides, device=opts.device, suite=suite.name)
-                resolve_config(spec.model, spec.preset, spec.variant, dict(spec.overrides))  # fail early
-                out = results_root / suite.name / spec.run_id
-                specs.append(dataclasses.replace(spec, out_dir=str(out)))
+        points = [resolve_point(e.model, p) for p in suite.grid.values()] or [{}]
+        for variant, point, seed in ((v, p, s) for v in e.variants for p in points
+                                     for s in (opts.seeds if opts.seeds is not None else suite.seeds)):
+            spec = TrainSpec(
+                model=e.model, preset=opts.preset or suite.preset, variant=variant,
+                dataset=opts.dataset or suite.dataset, data_root=opts.data_root, resolution=suite.resolution,
+                channels=suite.channels, kimg=opts.kimg if opts.kimg is not None else suite.kimg,
+                eval_every_kimg=opts.eval_every_kimg if opts.eval_every_kimg is not None else suite.eval_every_kimg,
+                metrics=opts.metrics if opts.metrics is not None else suite.metrics, seed=int(seed),
+                overrides=tuple(sorted({**dict(e.overrides), **point}.items())), device=opts.device,
+                suite=suite.name)
+            resolve_config(spec.model, spec.preset, spec.variant, dict(spec.overrides))  # fail early
+            out = results_root / suite.name / spec.run_id
+            specs.append(dataclasses.replace(spec, out_dir=str(out)))
     if opts.models:
         for m in opts.models:
             MODELS.get(m)

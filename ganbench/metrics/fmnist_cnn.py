@@ -123,6 +123,24 @@ def _augment(x: Tensor, g: torch.Generator, translate: bool = True) -> Tensor:
     return torch.where(flip[:, None, None, None], x.flip(3), x)
 
 
+def _corrupt(x: Tensor, g: torch.Generator, strength: float) -> Tensor:
+    """Corruption augmentation on float images in [-1, 1]: per batch quarter, Gaussian noise mixed in (a ~ U(0, s)),
+    Gaussian blur (sigma ~ U(0, 4 s)) or salt-and-pepper (p ~ U(0, s / 8)); the last quarter stays clean."""
+    from .validation import gaussian_blur
+    out = []
+    for i, xb in enumerate(x.chunk(4)):
+        u = float(torch.rand((), generator=g)) * strength
+        if i == 0:
+            xb = (1 - u) * xb + u * torch.randn(xb.shape, generator=g)
+        elif i == 1 and u > 0.02:
+            xb = gaussian_blur(xb, 4 * u)
+        elif i == 2:
+            r = torch.rand(xb.shape, generator=g)
+            xb = torch.where(r < u / 16, -1.0, torch.where(r < u / 8, 1.0, xb))
+        out.append(xb)
+    return torch.cat(out).clamp(-1, 1)
+
+
 @torch.no_grad()
 def accuracy(net: nn.Module, images: Tensor, labels: Tensor, batch_size: int = 500) -> float:
     """Top-1 accuracy on uint8 images."""
@@ -135,7 +153,7 @@ def accuracy(net: nn.Module, images: Tensor, labels: Tensor, batch_size: int = 5
 
 def train(out: Path = WEIGHTS, epochs: int = EPOCHS, seed: int = 0, batch_size: int = 128, lr: float = 0.1,
           threads: int = 2, root: str | None = None, widths: tuple[int, ...] = WIDTHS, weight_decay: float = 5e-4,
-          translate: bool = False, log=print) -> dict:
+          translate: bool = False, corrupt: float = 0.0, log=print) -> dict:
     """Train on the Fashion-MNIST train split, write the weights (+ a .json with test accuracy); return the json."""
     from ..data import load_dataset
     from ..io import write_json, write_torch
@@ -159,6 +177,8 @@ def train(out: Path = WEIGHTS, epochs: int = EPOCHS, seed: int = 0, batch_size: 
         for i in range(steps_per_epoch):
             idx = perm[i * batch_size:(i + 1) * batch_size]
             x = _augment(preprocess(x_all[idx]), g, translate)
+            if corrupt:
+                x = _corrupt(x, g, corrupt)
             loss = F.cross_entropy(net(x)[1], y_all[idx])
             opt.zero_grad(set_to_none=True)
             loss.backward()
@@ -175,7 +195,7 @@ def train(out: Path = WEIGHTS, epochs: int = EPOCHS, seed: int = 0, batch_size: 
             "test_accuracy": accuracy(net, test_set.images, test_set.labels),
             "train_accuracy": accuracy(net, x_all, y_all), "test_split": "fashion-mnist test (10000)",
             "widths": list(widths), "epochs": epochs, "seed": seed, "batch_size": batch_size, "lr": lr,
-            "weight_decay": weight_decay, "translate": translate, "threads": threads,
+            "weight_decay": weight_decay, "translate": translate, "corrupt": corrupt, "threads": threads,
             "train_seconds": round(time.time() - t0, 1), "torch": torch.__version__,
             "cpu": platform.processor() or platform.machine(),
             "command": f"ganbench train-extractor fmnist-cnn --epochs {epochs} --seed {seed} --out {out}"}
@@ -192,11 +212,12 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--data-root", default=None)
     p.add_argument("--weight-decay", type=float, default=5e-4)
     p.add_argument("--translate", action="store_true", help="also random 2-pixel shifts (not in the recipe)")
+    p.add_argument("--corrupt", type=float, default=0.0, help="corruption augmentation strength (0 = off)")
     p.add_argument("--widths", default=",".join(map(str, WIDTHS)), help="channels of the four stages")
     a = p.parse_args(argv)
     meta = train(a.out, a.epochs, a.seed, threads=a.threads, root=a.data_root,
                  widths=tuple(int(w) for w in a.widths.split(",")), weight_decay=a.weight_decay,
-                 translate=a.translate, log=lambda s: print(s, flush=True))
+                 translate=a.translate, corrupt=a.corrupt, log=lambda s: print(s, flush=True))
     print(json.dumps(meta, indent=2))
 
 

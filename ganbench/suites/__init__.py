@@ -3,7 +3,8 @@
 Keys: ``name``, ``description``, ``dataset``, ``preset``, ``kimg``, ``eval_every_kimg``, ``metrics``, ``seeds``,
 ``runs`` (a list of ``{model, variants, overrides}``, or ``all`` for every registered model), optional
 ``resolution``/``channels``, ``include`` (other suites whose runs are added, e.g. ``ablations``) and ``profiles``
-(named override sets such as ``quick``/``full``; ``default_profile`` picks one).
+(named override sets such as ``quick``/``full``; ``default_profile`` picks one). ``grid`` (name -> config overrides)
+runs every entry once per grid point, with the same seeds and budget: the shared tuning grid of ``ganbench tune``.
 
 ``task: efficiency`` makes a suite measure instead of train (``ganbench.efficiency_suite``): parameter counts, FLOPs
 per image and the time to generate ``n_images`` images, for every run entry and every preset in ``presets`` (a run
@@ -53,6 +54,8 @@ class Suite:
     task: str = "train"  # train | efficiency
     presets: tuple[str, ...] = ()  # several presets (else ``preset``)
     n_images: int = 100  # efficiency: images generated for the timing
+    grid: dict[str, dict[str, Any]] = field(default_factory=dict)  # tuning: point name -> config overrides
+    select_by: str | None = None  # tuning: the held-out metric preset that picks a grid point
 
 
 def names() -> list[str]:
@@ -86,6 +89,11 @@ def _parse(data: dict[str, Any], where: str) -> Suite:
         d["runs"] = tuple(entries)
         if d.get("task", "train") == "train" and any(e.presets for e in entries):
             raise GanbenchError(f"{where}: per-run 'presets' need 'task: efficiency' (a training suite has one preset)")
+    grid = d.get("grid", {})
+    if not isinstance(grid, dict) or not all(isinstance(v, dict) and v for v in grid.values()):
+        raise GanbenchError(f"{where}: grid must map point names to non-empty override mappings")
+    if bool(grid) != bool(d.get("select_by")):
+        raise GanbenchError(f"{where}: 'grid' and 'select_by' go together (the metric that picks a grid point)")
     if d.get("task", "train") == "train" and ({"presets", "n_images"} & set(d)):
         raise GanbenchError(f"{where}: 'presets' and 'n_images' need 'task: efficiency' (a training suite has one "
                             f"'preset')")

@@ -1,0 +1,212 @@
+"""Metric validation: the disturbance ladder of Heusel et al. 2017 (the FID paper, Fig. 1 and appendix A1).
+
+A distance between image sets is used by ganbench only after it orders disturbed copies of real data by the
+strength of the disturbance. The ladder takes ``n`` held-out images of the reference dataset (the test split when
+the reference is train), disturbs them at increasing strength, and measures the Frechet distance of each set to the
+reference statistics (the same FD, extractor, layer and reference as the metric presets use).
+
+Families (level 0 is the clean held-out set, so every family starts at the sampling floor):
+  noise     mix with Gaussian noise: (1 - a) x + a n, n ~ N(0, 1) in [-1, 1] pixel units, a = 0.25, 0.5, 0.75
+  blur      Gaussian blur, sigma = 1, 2, 4 pixels
+  rectangle one black rectangle per image, side 1/4, 1/2, 3/4 of the image, random position
+  swirl     swirl about the centre (skimage.transform.swirl's formula, radius = image size), strength 1, 2, 4
+  salt      salt-and-pepper, 5%, 15%, 30% of the pixels
+  modes     mode dropping: the images of only k = 5, 3, 1 of the 10 classes (same count)
+Degenerate sets: uniform, binary and Gaussian noise, one constant grey image, one real image repeated.
+
+Criteria (all must hold for PASS): the distance strictly increases within every family (level 0 included); every
+degenerate set scores at least 3x the worst mild disturbance (the first level of each family).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+FAMILIES: dict[str, tuple[float, ...]] = {
+    "noise": (0.25, 0.5, 0.75),
+    "blur": (1.0, 2.0, 4.0),
+    "rectangle": (0.25, 0.5, 0.75),
+    "swirl": (1.0, 2.0, 4.0),
+    "salt": (0.05, 0.15, 0.30),
+    "modes": (5, 3, 1),
+}
+DEGENERATE = ("uniform", "binary", "gaussian", "constant", "repeated")
+DEGENERATE_FACTOR = 3.0
+WEIGHTS_DIR = Path(__file__).parent / "weights"
+
+
+def _to_float(x: Tensor) -> Tensor:
+    return x.float() / 127.5 - 1
+
+
+def _to_uint8(x: Tensor) -> Tensor:
+    return ((x.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
+
+
+def gaussian_blur(x: Tensor, sigma: float) -> Tensor:
+    """Separable Gaussian blur of float images [N, C, H, W], kernel radius 3 sigma, reflect padding."""
+    r = max(1, math.ceil(3 * sigma))
+    t = torch.arange(-r, r + 1, dtype=torch.float32)
+    k = torch.exp(-t ** 2 / (2 * sigma ** 2))
+    k = k / k.sum()
+    c = x.shape[1]
+    x = F.pad(x, (r, r, r, r), mode="reflect")
+    x = F.conv2d(x, k.view(1, 1, 1, -1).repeat(c, 1, 1, 1), groups=c)
+    return F.conv2d(x, k.view(1, 1, -1, 1).repeat(c, 1, 1, 1), groups=c)
+
+
+def swirl(x: Tensor, strength: float) -> Tensor:
+    """skimage.transform.swirl about the centre, radius = image size: theta += s * exp(-rho / (radius ln 2 / 5))."""
+    n, _, h, w = x.shape
+    yy, xx = torch.meshgrid(torch.arange(h, dtype=torch.float32), torch.arange(w, dtype=torch.float32),
+                            indexing="ij")
+    cy, cx = (h - 1) / 2, (w - 1) / 2
+    rho = torch.sqrt((yy - cy) ** 2 + (xx - cx) ** 2)
+    radius = float(max(h, w)) / 5 * math.log(2)
+    theta = torch.atan2(yy - cy, xx - cx) + strength * torch.exp(-rho / radius)
+    sx, sy = cx + rho * torch.cos(theta), cy + rho * torch.sin(theta)
+    grid = torch.stack([sx / (w - 1) * 2 - 1, sy / (h - 1) * 2 - 1], dim=-1).expand(n, h, w, 2)
+    return F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=True)
+
+
+def disturb(images: Tensor, labels: Tensor | None, family: str, level: float, g: torch.Generator) -> Tensor:
+    """uint8 [N, C, H, W] -> the same count of uint8 images disturbed by ``family`` at ``level``."""
+    n, c, h, w = images.shape
+    x = _to_float(images)
+    if family == "noise":
+        x = (1 - level) * x + level * torch.randn(x.shape, generator=g)
+    elif family == "blur":
+        x = gaussian_blur(x, level)
+    elif family == "rectangle":
+        sh, sw = max(1, round(level * h)), max(1, round(level * w))
+        top = torch.randint(0, h - sh + 1, (n,), generator=g)
+        left = torch.randint(0, w - sw + 1, (n,), generator=g)
+        rows = torch.arange(h)[None, :, None]
+        cols = torch.arange(w)[None, None, :]
+        mask = ((rows >= top[:, None, None]) & (rows < (top + sh)[:, None, None])
+                & (cols >= left[:, None, None]) & (cols < (left + sw)[:, None, None]))
+        x = x.masked_fill(mask[:, None], -1.0)
+    elif family == "swirl":
+        x = swirl(x, level)
+    elif family == "salt":
+        u = torch.rand((n, 1, h, w), generator=g).expand(n, c, h, w)
+        x = torch.where(u < level / 2, -1.0, torch.where(u < level, 1.0, x))
+    elif family == "modes":
+        if labels is None:
+            raise ValueError("mode dropping needs class labels")
+        classes = torch.unique(labels)
+        keep = classes[torch.randperm(len(classes), generator=g)[:int(level)]]
+        pool = torch.nonzero(torch.isin(labels, keep)).flatten()
+        return images[pool[torch.randint(0, len(pool), (n,), generator=g)]]
+    else:
+        raise ValueError(f"unknown disturbance family {family!r}")
+    return _to_uint8(x)
+
+
+def degenerate(images: Tensor, kind: str, g: torch.Generator) -> Tensor:
+    """A degenerate set with the shape of ``images``: noise of three kinds, a constant grey image, one image."""
+    shape = images.shape
+    if kind == "uniform":
+        return torch.randint(0, 256, shape, generator=g, dtype=torch.int64).to(torch.uint8)
+    if kind == "binary":
+        return (torch.randint(0, 2, shape, generator=g) * 255).to(torch.uint8)
+    if kind == "gaussian":
+        return _to_uint8(torch.randn(shape, generator=g) * 0.5)
+    if kind == "constant":
+        return torch.full(shape, 128, dtype=torch.uint8)
+    if kind == "repeated":
+        return images[int(torch.randint(0, shape[0], (1,), generator=g))].expand(shape).contiguous()
+    raise ValueError(f"unknown degenerate set {kind!r}")
+
+
+@dataclass
+class Ladder:
+    """The measured distances and the verdict."""
+
+    extractor: str
+    metric: str
+    n: int
+    reference: str
+    held_out: str
+    seed: int
+    families: dict[str, list[tuple[float, float]]] = field(default_factory=dict)  # family -> [(level, distance)]
+    degenerate: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def worst_mild(self) -> float:
+        return max(points[1][1] for points in self.families.values())
+
+    def family_passed(self, family: str) -> bool:
+        d = [v for _, v in self.families[family]]
+        return all(b > a for a, b in zip(d, d[1:]))
+
+    def degenerate_passed(self, kind: str) -> bool:
+        return self.degenerate[kind] >= DEGENERATE_FACTOR * self.worst_mild
+
+    @property
+    def passed(self) -> bool:
+        return all(map(self.family_passed, self.families)) and all(map(self.degenerate_passed, self.degenerate))
+
+    def to_json(self) -> dict:
+        return {"extractor": self.extractor, "metric": self.metric, "n": self.n, "reference": self.reference,
+                "held_out": self.held_out, "seed": self.seed, "passed": self.passed,
+                "criteria": f"strictly increasing per family (level 0 = clean held-out set); every degenerate set "
+                            f">= {DEGENERATE_FACTOR:g}x the worst mild disturbance",
+                "worst_mild": self.worst_mild,
+                "families": {f: {"passed": self.family_passed(f), "levels": [lv for lv, _ in pts],
+                                 "distance": [d for _, d in pts]} for f, pts in self.families.items()},
+                "degenerate": {k: {"passed": self.degenerate_passed(k), "distance": v}
+                               for k, v in self.degenerate.items()},
+                "date": datetime.now(timezone.utc).strftime("%Y-%m-%d"),
+                "command": f"ganbench validate-metric {self.extractor} --n {self.n} --seed {self.seed}"}
+
+    def rows(self) -> list[dict]:
+        """Tidy rows: family, level, distance, pass."""
+        out = [{"family": f, "level": lv, "distance": d, "family_passed": self.family_passed(f)}
+               for f, pts in self.families.items() for lv, d in pts]
+        out += [{"family": "degenerate:" + k, "level": float("nan"), "distance": v,
+                 "family_passed": self.degenerate_passed(k)} for k, v in self.degenerate.items()]
+        return out
+
+
+def run_ladder(distance: Callable[[Tensor], float], images: Tensor, labels: Tensor | None, *, extractor: str,
+               metric: str, reference: str, held_out: str, seed: int = 0,
+               families: dict[str, tuple[float, ...]] = FAMILIES, progress: Callable[[str], None] | None = None
+               ) -> Ladder:
+    """``distance(uint8 images) -> float`` against the reference; ``images`` are the held-out set (n = len)."""
+    lad = Ladder(extractor, metric, len(images), reference, held_out, seed)
+    for fam, levels in families.items():
+        if fam == "modes" and labels is None:
+            continue
+        pts = [(0.0, distance(images))] if not lad.families else [(0.0, next(iter(lad.families.values()))[0][1])]
+        for lv in levels:
+            g = torch.Generator().manual_seed(seed)
+            pts.append((float(lv), distance(disturb(images, labels, fam, lv, g))))
+            if progress:
+                progress(f"{fam} {lv:g}: {pts[-1][1]:.3f}")
+        lad.families[fam] = pts
+    for kind in DEGENERATE:
+        g = torch.Generator().manual_seed(seed)
+        lad.degenerate[kind] = distance(degenerate(images, kind, g))
+        if progress:
+            progress(f"{kind}: {lad.degenerate[kind]:.3f}")
+    return lad
+
+
+def validation_path(extractor: str) -> Path:
+    return WEIGHTS_DIR / f"{extractor}.validation.json"
+
+
+def load_validation(extractor: str) -> dict | None:
+    """The committed ladder result of an extractor, or None if it was never validated."""
+    import json
+    p = validation_path(extractor)
+    return json.loads(p.read_text()) if p.exists() else None
