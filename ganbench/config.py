@@ -43,6 +43,22 @@ class GANConfig:
     reg_interval: int = 1  # lazy regularisation: apply gp/r1 every k D steps (scaled by k)
     drift_weight: float = 0.0  # WGAN-GP-eps drift: weight * E[D(x)]^2 (TransGAN: 1e-3)
     conditional: bool = False  # class-conditional where the dataset has labels and the model supports it
+    # ---- how the step runs (the math is the same up to float rounding; recorded in config.yaml) ----
+    precision: str = "fp32"  # fp32 | bf16 | fp16: autocast dtype of the training step (fp16 adds GradScalers)
+    channels_last: bool = False  # NHWC memory format for G, D and the real batch
+    tf32: str = "off"  # off | on: TF32 for fp32 matmuls and convolutions on CUDA (no effect on CPU)
+    cudnn_benchmark: bool = False  # torch.backends.cudnn.benchmark on CUDA (fastest algorithms, not bit-stable)
+    compile: bool = False  # torch.compile G and D in place (nn.Module.compile; state_dict keys unchanged)
+
+    def __post_init__(self) -> None:
+        if self.precision not in PRECISIONS:
+            raise GanbenchError(f"config precision: expected one of {', '.join(PRECISIONS)}, got {self.precision!r}")
+        if self.tf32 not in TF32_POLICIES:
+            raise GanbenchError(f"config tf32: expected one of {', '.join(TF32_POLICIES)}, got {self.tf32!r}")
+
+
+PRECISIONS = ("fp32", "bf16", "fp16")
+TF32_POLICIES = ("off", "on")
 
 
 def _check_type(cls_name: str, name: str, tp: Any, value: Any) -> Any:
