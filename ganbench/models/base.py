@@ -58,7 +58,9 @@ class GAN(nn.Module):
     variants: ClassVar[dict[str, dict[str, Any]]] = {"default": {}}  # name -> config overrides
     paper: ClassVar[PaperRef]
     deviations: ClassVar[str] = ""  # deviations from paper/code forced here; shown in reports
-    needs_reference: ClassVar[bool] = False  # generate() draws real images from self.reference
+    # generate() draws real images (meta-data, posterior codes) from self.reference; they must come from the split
+    # that is not the metric (FD) reference split, so no reference image leaks into the samples
+    samples_from_data: ClassVar[bool] = False
 
     G: nn.Module
     D: nn.Module
@@ -69,6 +71,11 @@ class GAN(nn.Module):
         self.img = img
         self.reference: Tensor | None = None  # uint8 training images, set via bind_reference()
         self._loss = LOSSES.get(cfg.loss)
+
+    @property
+    def needs_reference(self) -> bool:
+        """Old name of ``samples_from_data``."""
+        return self.samples_from_data
 
     # ---- sampling -------------------------------------------------------------------------------------------
     def sample_z(self, n: int, generator: torch.Generator | None = None, device=None) -> Tensor:

@@ -187,7 +187,7 @@ class LRMGAN(GAN):
         "no official code: widths, LRM placement, loss and the meta-data fusion (learned linear) follow the author's "
         "StackGAN++/AttnGAN lineage and are documented choices; "
         "32x32 uses 2 stages (16 -> 32) instead of the paper's higher-resolution stages")
-    needs_reference = True
+    samples_from_data = True
 
     def __init__(self, cfg: LRMGANConfig, img: ImageSpec) -> None:
         super().__init__(cfg, img)

@@ -222,7 +222,7 @@ def _train_mode(m: nn.Module) -> contextlib.AbstractContextManager[None]:
 class P2GAN(GAN):
     __doc__ = __doc__
     Config = P2GANConfig
-    needs_reference = True
+    samples_from_data = True
     presets = {
         "paper": P2GANConfig(z_dim=128, g_ch=64, d_ch=64, post_dim=128, post_k=8, batch_size=32, lr_g=2e-4,
                              lr_d=2e-4, beta1=0.0, beta2=0.999, loss="lsgan", lambda_z=10.0, pretrain_kimg=10.0),
