@@ -8,6 +8,7 @@ import click
 
 from ..errors import GanbenchError
 from . import cli
+from ._generator import generator_options, pop_generator_options, regress_generator
 
 
 def _thresholds(items: tuple[str, ...]) -> dict[str, list[float]]:
@@ -71,10 +72,28 @@ def report_cmd(results_dir, formats, out, published, efficiency, thresholds, no_
                                             "baseline file's name]")
 @click.option("--device", default="cpu", show_default=True)
 @click.option("--quiet", is_flag=True, help="no progress bars")
-def regress_cmd(baseline, results_root, rerun, reuse, tolerances, update, spread_seeds, suite, device, quiet) -> None:
+@click.option("--metrics", default=None, help="with --generator --update: comma-separated metric presets "
+                                              "[default fd_domain2k_train]")
+@click.option("--seed", type=int, default=None, help="with --generator --update: the gate's evaluation seed [0]")
+@generator_options
+def regress_cmd(baseline, results_root, rerun, reuse, tolerances, update, spread_seeds, suite, device, quiet,
+                metrics, seed, **gen) -> None:
     """Rerun (or read) the baseline's suite and compare every metric with the committed baseline; exit 1 when a
-    metric worsens beyond its tolerance."""
+    metric worsens beyond its tolerance. With --generator SPEC: evaluate that generator instead (no training; the
+    tolerance comes from the spread over evaluation seeds)."""
     from .. import regress, results
+
+    g = pop_generator_options(gen)
+    if g["generator"] is None and not update and Path(baseline).is_file():
+        g["generator"] = None if regress.load_baseline(Path(baseline)).get("kind") != "generator" else ""
+    if g["generator"] is not None:
+        if rerun or reuse or suite or results_root:
+            raise GanbenchError("--rerun, --reuse, --suite and --results are for training-suite baselines, not "
+                                "--generator")
+        return regress_generator({**g, "generator": g["generator"] or None}, baseline, metrics, seed, tolerances,
+                                 update, spread_seeds, device)
+    if metrics is not None or seed is not None:
+        raise GanbenchError("--metrics and --seed only make sense with --generator")
 
     root = Path(results_root) if results_root else results.default_root()
     seeds = None

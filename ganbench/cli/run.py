@@ -10,6 +10,7 @@ import click
 from ..config import parse_overrides
 from ..errors import GanbenchError
 from . import cli
+from ._generator import eval_generator, generator_options, pop_generator_options
 
 
 def _csv(text: str | None, cast=str) -> tuple | None:
@@ -153,15 +154,30 @@ def results_cmd(root) -> None:
 
 
 @cli.command("eval")
-@click.argument("run_dir", type=click.Path())
+@click.argument("run_dir", type=click.Path(), required=False)
 @click.option("--metrics", default="fd_domain10k_train", show_default=True, help="comma-separated metric presets")
 @click.option("--all", "all_ckpts", is_flag=True, help="every checkpoint, not only the last")
 @click.option("--device", default="auto", show_default=True)
 @click.option("--seed", default=0, show_default=True, type=int, help="sampling seed")
 @click.option("--inception-weights", default=None, help="path to pt_inception-2015-12-05-6726825d.pth")
-def eval_cmd(run_dir, metrics, all_ckpts, device, seed, inception_weights) -> None:
-    """Evaluate a run's checkpoints with metric presets; rows go to RUN_DIR/eval.csv."""
+@click.option("--out", default=None, type=click.Path(dir_okay=False), help="with --generator: also write the rows here")
+@generator_options
+def eval_cmd(run_dir, metrics, all_ckpts, device, seed, inception_weights, out, **gen) -> None:
+    """Evaluate a run's checkpoints with metric presets; rows go to RUN_DIR/eval.csv. With --generator SPEC instead
+    of RUN_DIR: any generator (TorchScript, MODULE:CALLABLE, ONNX), rows printed (and written to --out)."""
     import os
+
+    g = pop_generator_options(gen)
+    if inception_weights:
+        os.environ["GANBENCH_INCEPTION_WEIGHTS"] = inception_weights
+    if g["generator"] is not None:
+        if run_dir or all_ckpts:
+            raise GanbenchError("give either RUN_DIR or --generator SPEC (and --all only with RUN_DIR)")
+        return eval_generator(g, _csv(metrics) or (), seed, device, out)
+    if run_dir is None:
+        raise GanbenchError("missing RUN_DIR (a ganbench run directory) or --generator SPEC")
+    if out:
+        raise GanbenchError("--out only makes sense with --generator (a run's rows go to RUN_DIR/eval.csv)")
 
     import pandas as pd
 

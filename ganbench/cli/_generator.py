@@ -1,0 +1,115 @@
+"""``--generator SPEC`` for ``ganbench eval`` and ``ganbench regress``: the options and what they run (kept here so
+the run-directory and suite paths of those commands stay as they were)."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from ..errors import GanbenchError
+
+
+def generator_options(f):
+    """Options naming an external generator and its call convention (defaults: None, resolved by the command)."""
+    opts = [
+        click.option("--generator", "generator", default=None, metavar="SPEC",
+                     help="a generator ganbench did not train: TorchScript file, MODULE:CALLABLE (or FILE.py:CALLABLE) "
+                          "returning an nn.Module or a function z -> images, or FILE.onnx (extra [onnx])"),
+        click.option("--z-dim", type=int, default=None, help="latent size; z ~ N(0, I) [default 128]"),
+        click.option("--num-classes", type=int, default=None,
+                     help="> 0: also pass labels y ~ U{0..K-1} as g(z, y) [default 0]"),
+        click.option("--output-range", type=click.Choice(["-1,1", "0,1", "uint8"]), default=None,
+                     help="what the generator returns [default -1,1]"),
+        click.option("--clamp", is_flag=True, default=None, help="clip out-of-range outputs instead of failing"),
+        click.option("--resolution", type=int, default=None, help="image size the generator makes [default: dataset's]"),
+        click.option("--channels", type=click.Choice(["1", "3"]), default=None, help="[default: dataset's]"),
+        click.option("--dataset", default=None, help="reference dataset [default fashion-mnist]"),
+        click.option("--data-root", default=None, help="folder holding the dataset files"),
+    ]
+    for o in reversed(opts):
+        f = o(f)
+    return f
+
+
+GEN_KEYS = ("generator", "z_dim", "num_classes", "output_range", "clamp", "resolution", "channels", "dataset",
+            "data_root")
+
+
+def pop_generator_options(kw: dict[str, Any]) -> dict[str, Any]:
+    """Remove the generator options from a command's kwargs; fail when one is given without --generator."""
+    g = {k: kw.pop(k) for k in GEN_KEYS}
+    if g["generator"] is None:
+        given = [k for k in GEN_KEYS if g[k] not in (None, False)]
+        if given:
+            raise GanbenchError(f"--{given[0].replace('_', '-')} only makes sense with --generator SPEC")
+    if g["channels"] is not None:
+        g["channels"] = int(g["channels"])
+    return g
+
+
+def eval_generator(g: dict[str, Any], metrics: tuple[str, ...], seed: int, device: str, out: str | None) -> None:
+    """``ganbench eval --generator SPEC``: print the rows; with --out also write them as CSV (atomically)."""
+    from ..external import evaluate_generator
+    from ..io import write_text
+
+    df = evaluate_generator(g["generator"], dataset=g["dataset"] or "fashion-mnist", metrics=metrics, seed=seed,
+                            z_dim=g["z_dim"] or 128, num_classes=g["num_classes"] or 0,
+                            output_range=g["output_range"] or "-1,1", resolution=g["resolution"],
+                            channels=g["channels"], clamp=bool(g["clamp"]), device=device, data_root=g["data_root"])
+    for r in df.to_dict("records"):
+        click.echo(f"{r['run']}  {r['metric']} [{r['extractor']}, n={r['n_samples']} vs {r['dataset']}:{r['split']} "
+                   f"n={r['n_ref']}, {r['resolution']}px, seed {r['seed']}, {r['device']}] = {r['value']:.4f}")
+    if out:
+        write_text(Path(out), df.to_csv(index=False))
+        click.echo(f"wrote {out}", err=True)
+
+
+def regress_generator(g: dict[str, Any], baseline: str, metrics: str | None, seed: int | None, tolerances,
+                      update: bool, spread_seeds: str | None, device: str) -> None:
+    """``ganbench regress --generator SPEC --baseline FILE [--update]``."""
+    from ..external import gate
+    from ..regress import load_baseline, parse_tolerances
+
+    over = parse_tolerances(tolerances)
+    path = Path(baseline)
+    given = {"z_dim": g["z_dim"], "num_classes": g["num_classes"], "output_range": g["output_range"],
+             "clamp": g["clamp"]}
+    if update:
+        old = load_baseline(path) if path.exists() else {}
+        if old and old.get("kind") != gate.KIND:
+            raise GanbenchError(f"{path} is a training-suite baseline; write the generator's baseline to another file")
+        o = gate.options_from_baseline(old, g["generator"], **given)
+        o.device = device
+        o.dataset = g["dataset"] or o.dataset
+        o.data_root = g["data_root"]
+        o.resolution = g["resolution"] or o.resolution
+        o.channels = g["channels"] or o.channels
+        if metrics is not None:
+            o.metrics = tuple(m.strip() for m in metrics.split(",") if m.strip())
+        o.metrics = o.metrics or ("fd_domain2k_train",)
+        o.seed = o.seed if seed is None else seed
+        try:
+            seeds = tuple(int(s) for s in (spread_seeds or "0,1,2").split(",") if s.strip())
+        except ValueError:
+            raise GanbenchError(f"bad --spread-seeds {spread_seeds!r}; expected e.g. 0,1,2") from None
+        b = gate.update(path, o, seeds, over)
+        click.echo(gate.format_baseline(b))
+        click.echo(f"wrote {baseline}")
+        return
+    if metrics is not None or seed is not None or spread_seeds:
+        raise GanbenchError("--metrics, --seed and --spread-seeds only make sense with --update (the gate uses the "
+                            "baseline's)")
+    b = load_baseline(path)
+    o = gate.options_from_baseline(b, g["generator"], **given)
+    o.device = device
+    o.data_root = g["data_root"]
+    for k in ("dataset", "resolution", "channels"):
+        if g[k] is not None and g[k] != getattr(o, k):
+            raise GanbenchError(f"--{k} {g[k]} differs from the baseline's {getattr(o, k)}; re-baseline with --update")
+    cmp = gate.check(path, o, over, log=lambda s: click.echo(s, err=True))
+    click.echo(cmp.table())
+    click.echo(cmp.verdict())
+    if not cmp.ok:
+        sys.exit(1)

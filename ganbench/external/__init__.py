@@ -1,0 +1,5 @@
+"""Evaluating and gating generators that ganbench did not train (``ganbench eval/regress --generator``)."""
+from .evaluate import evaluate_generator
+from .generator import Generator, GeneratorOptions, load_generator
+
+__all__ = ["evaluate_generator", "Generator", "GeneratorOptions", "load_generator"]

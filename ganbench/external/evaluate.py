@@ -1,0 +1,77 @@
+"""``evaluate_generator``: score a generator ganbench did not train with the same metric presets, rows and labels
+as a ganbench run (``images_seen`` is null: ganbench does not know how long it trained)."""
+from __future__ import annotations
+
+from typing import Any, Callable, Iterable
+
+import pandas as pd
+import torch
+from torch import nn
+
+from ..errors import GanbenchError
+from .generator import Generator, GeneratorOptions, load_generator
+
+# a ganbench run's metrics.csv columns, then what identifies the external generator
+COLUMNS_EXTRA = ["generator", "generator_kind", "z_dim", "num_classes", "output_range", "generator_sha256",
+                 "weights_sha256"]
+
+
+def prepare(gen: str | nn.Module | Callable, dataset: str = "fashion-mnist", z_dim: int = 128, num_classes: int = 0,
+            output_range: str = "-1,1", resolution: int | None = None, channels: int | None = None,
+            clamp: bool = False, device: str = "auto", data_root: str | None = None):
+    """(Generator, train-split ImageData, resolved device) for ``gen`` against ``dataset``."""
+    from ..data import load_dataset
+    from ..provenance import resolve_device
+
+    dev = resolve_device(device)
+    data = load_dataset(dataset, "train", resolution, channels, data_root)
+    g = load_generator(gen, GeneratorOptions(z_dim, num_classes, output_range, clamp), data.channels,
+                       data.resolution, dev)
+    return g, data, dev
+
+
+def rows_for(g: Generator, data, metrics: Iterable[str], seed: int, device: str, batch_size: int = 250,
+             data_root: str | None = None) -> list[dict[str, Any]]:
+    """One labelled row per metric value (the columns of a run's metrics.csv plus ``COLUMNS_EXTRA``)."""
+    from ..metrics import PRESETS, evaluate
+    from ..provenance import device_name
+
+    names = list(metrics)
+    if not names:
+        raise GanbenchError("no metric presets given (e.g. --metrics fd_domain2k_train)")
+    for n in names:
+        PRESETS.get(n)  # one-line error with "did you mean"
+    if not isinstance(seed, int) or seed < 0:
+        raise GanbenchError(f"seed must be a non-negative integer, got {seed!r}")
+    rows = []
+    with torch.random.fork_rng(devices=[]):  # the user's generator may draw from the global RNG
+        torch.manual_seed(seed)
+        out = evaluate(g.sample, data, names, seed=seed, device=device, batch_size=batch_size, root=data_root)
+    for r in out:
+        rows.append({"run": g.label, "suite": None, "model": "external", "variant": None, "preset": None,
+                     "dataset": r.get("dataset"), "split": r.get("split"), "resolution": r.get("resolution"),
+                     "channels": data.channels, "seed": seed, "images_seen": None, "wall_s": None,
+                     "metric": r["metric"], "value": float(r["value"]), "std": r.get("std"),
+                     "extractor": r.get("extractor"), "n_samples": r.get("n_samples"), "n_ref": r.get("n_ref"),
+                     "preset_name": r.get("preset"), "device": device_name(device),
+                     "generator": g.spec, "generator_kind": g.kind, "z_dim": g.opts.z_dim,
+                     "num_classes": g.opts.num_classes, "output_range": g.opts.output_range,
+                     "generator_sha256": (g.sha256 or "")[:16] or None,
+                     "weights_sha256": r.get("weights_sha256")})  # of the feature extractor
+    return rows
+
+
+def evaluate_generator(gen: str | nn.Module | Callable, dataset: str = "fashion-mnist",
+                       metrics: Iterable[str] = ("fd_domain10k_train",), seed: int = 0, z_dim: int = 128,
+                       num_classes: int = 0, output_range: str = "-1,1", resolution: int | None = None,
+                       channels: int | None = None, clamp: bool = False, device: str = "auto",
+                       data_root: str | None = None, batch_size: int = 250) -> pd.DataFrame:
+    """Score ``gen`` (an ``nn.Module``, a function ``z -> images``, or a SPEC string: TorchScript file,
+    ``module:callable``, ONNX file) on metric presets against ``dataset``'s train split. z ~ N(0, I) of ``z_dim``;
+    images ``[N, C, R, R]`` in ``output_range`` (``-1,1``, ``0,1`` float or ``uint8``). Returns one row per value."""
+    from ..results import COLUMNS
+
+    g, data, dev = prepare(gen, dataset, z_dim, num_classes, output_range, resolution, channels, clamp, device,
+                           data_root)
+    rows = rows_for(g, data, list(metrics), seed, dev, batch_size, data_root)
+    return pd.DataFrame(rows, columns=COLUMNS + COLUMNS_EXTRA)
