@@ -24,6 +24,8 @@ from ..io import LockBusy, atomic_write, exclusive_lock, remove_stale_temps, wri
 from ..models.base import GAN, StepInfo, create_model, ema_beta, resolve_config, to_float
 from ..provenance import device_name, environment, resolve_device
 from . import checkpoint
+from .run_options import (backend_state, backward_step, compile_model, configure_backends, make_autocast,
+                          make_scalers, resident, set_memory_format, sync)
 from .spec import TrainSpec
 
 log = logging.getLogger(__name__)
@@ -94,12 +96,12 @@ def _train_locked(spec: TrainSpec, run_dir: Path, progress: bool, device: str, c
 
     torch.manual_seed(spec.seed)
     model = create_model(spec.model, spec.preset, spec.variant, data.spec, dict(spec.overrides)).to(device)
+    configure_backends(cfg, device)
+    set_memory_format(model, cfg)
     if model.needs_reference:
         model.bind_reference(data.images)
     g_ema = copy.deepcopy(model.G).eval().requires_grad_(False) if cfg.ema_kimg > 0 else None
-    opt_g = torch.optim.Adam(model.g_parameters(), lr=cfg.lr_g, betas=cfg.g_betas or (cfg.beta1, cfg.beta2),
-                             eps=cfg.adam_eps)
-    opt_d = torch.optim.Adam(model.d_parameters(), lr=cfg.lr_d, betas=(cfg.beta1, cfg.beta2), eps=cfg.adam_eps)
+    opt_g, opt_d = build_optimizers(model)
     data_rng = torch.Generator().manual_seed(spec.seed)
     st = _State()
 
@@ -116,17 +118,31 @@ def _train_locked(spec: TrainSpec, run_dir: Path, progress: bool, device: str, c
             if device.startswith("cuda") and "cuda_rng" in s:
                 torch.cuda.set_rng_state(s["cuda_rng"])
             data_rng.set_state(s["data_rng"])
+            scalers = s.get("scalers", {})
             st = _State(s["images_seen"], s["step"], s["d_step"], s["wall_s"], s["evals"], list(s["rows"]))
         log.info("resumed %s at %d images", run_dir, st.images_seen)
     else:
         write_yaml(run_dir / "config.yaml", {
             "run": spec.run_id, "spec": spec.to_dict(), "model_config": to_dict(cfg),
             "params": model.param_counts(), "deviations": type(model).deviations.strip(),
-            "paper": type(model).paper.title, "dataset": _dataset_info(data), "environment": environment(device)})
+            "paper": type(model).paper.title, "dataset": _dataset_info(data), "environment": environment(device),
+            "backends": backend_state()})
     results.write_status(run_dir, "running", images_seen=st.images_seen, wall_s=st.wall_s)
 
     loop = _Loop(spec, model, g_ema, opt_g, opt_d, data, data_rng, st, run_dir, device, presets)
+    if ckpts and loop.scalers:
+        for name, scaler in loop.scalers.items():
+            scaler.load_state_dict(scalers[name])
     return loop.run(progress)
+
+
+def build_optimizers(model: GAN) -> tuple[torch.optim.Adam, torch.optim.Adam]:
+    """G and D Adam as the recipe says (G's own betas where it has them)."""
+    cfg = model.cfg
+    opt_g = torch.optim.Adam(model.g_parameters(), lr=cfg.lr_g, betas=cfg.g_betas or (cfg.beta1, cfg.beta2),
+                             eps=cfg.adam_eps)
+    opt_d = torch.optim.Adam(model.d_parameters(), lr=cfg.lr_d, betas=(cfg.beta1, cfg.beta2), eps=cfg.adam_eps)
+    return opt_g, opt_d
 
 
 class _Loop:
@@ -145,12 +161,19 @@ class _Loop:
         self.device_label = device_name(device)
         self.d_params = model.d_parameters()  # fixed for a run; toggled off during each G step
         self.g_params = model.g_parameters()
+        self.images = resident(data.images, device)  # on the GPU when it fits, else pinned host memory
+        self.labels = resident(self.labels, device) if self.labels is not None else None
+        self.autocast = make_autocast(self.cfg, device)  # a no-op context in fp32
+        self.scalers = make_scalers(self.cfg, device)  # {"d": GradScaler, "g": GradScaler} in fp16, else {}
+        compile_model(model, self.cfg)
 
     # ---- the hot path ---------------------------------------------------------------------------------------
     def batch(self):
         idx = torch.randint(0, len(self.data), (self.cfg.batch_size,), generator=self.data_rng)
-        real = to_float(self.data.images[idx].to(self.device, non_blocking=True))
-        y = self.labels[idx].to(self.device) if self.labels is not None else None
+        real = to_float(self.images[idx.to(self.images.device)].to(self.device, non_blocking=True))
+        if self.cfg.channels_last:
+            real = real.contiguous(memory_format=torch.channels_last)
+        y = self.labels[idx.to(self.labels.device)].to(self.device) if self.labels is not None else None
         return real, y
 
     def iteration(self) -> dict[str, torch.Tensor]:
@@ -160,23 +183,19 @@ class _Loop:
         for _ in range(cfg.n_dis):
             real, y = self.batch()
             info.d_step, info.images_seen = st.d_step, st.images_seen
-            loss_d, logs = m.d_loss(real, y, info)
+            with self.autocast():
+                loss_d, logs = m.d_loss(real, y, info)
             self.opt_d.zero_grad(set_to_none=True)
-            loss_d.backward()
-            if cfg.grad_clip:
-                torch.nn.utils.clip_grad_norm_(d_params, cfg.grad_clip)
-            self.opt_d.step()
+            backward_step(loss_d, self.opt_d, d_params, cfg.grad_clip, self.scalers.get("d"))
             st.d_step += 1
             st.images_seen += real.shape[0]
         for p in d_params:  # no D weight gradients in the G step
             p.requires_grad_(False)
         info.images_seen = st.images_seen
-        loss_g, logs_g = m.g_loss(real, y, info)
+        with self.autocast():
+            loss_g, logs_g = m.g_loss(real, y, info)
         self.opt_g.zero_grad(set_to_none=True)
-        loss_g.backward()
-        if cfg.grad_clip:
-            torch.nn.utils.clip_grad_norm_(self.g_params, cfg.grad_clip)
-        self.opt_g.step()
+        backward_step(loss_g, self.opt_g, self.g_params, cfg.grad_clip, self.scalers.get("g"))
         for p in d_params:
             p.requires_grad_(True)
         st.step += 1
@@ -209,6 +228,7 @@ class _Loop:
                 t0 = time.perf_counter()
                 before = st.images_seen
                 logs = self.iteration()
+                sync(self.device)  # CUDA runs asynchronously: without this the clock reads launch time
                 st.wall_s += time.perf_counter() - t0
                 bar.update(min(st.images_seen, self.total) - min(before, self.total))
                 if not bool(torch.stack([torch.isfinite(v).all() for v in logs.values()]).all()):  # one sync
@@ -287,6 +307,8 @@ class _Loop:
                  "d_step": st.d_step, "wall_s": st.wall_s, "evals": st.evals, "rows": st.rows}
         if self.device.startswith("cuda"):
             state["cuda_rng"] = torch.cuda.get_rng_state()
+        if self.scalers:
+            state["scalers"] = {k: v.state_dict() for k, v in self.scalers.items()}
         checkpoint.save(self.run_dir, state)
         results.write_status(self.run_dir, "running", images_seen=st.images_seen, wall_s=round(st.wall_s, 3))
 

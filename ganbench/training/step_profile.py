@@ -1,0 +1,120 @@
+"""Cost of one training iteration (n_dis D steps + one G step) of a model, through the shared trainer's hot path.
+
+``make_loop`` builds the trainer's ``_Loop`` for a model without a run directory; ``iteration_flops`` counts the
+FLOPs of one iteration (forward and backward of G and D, ``FlopCounterMode``: matmul/conv/attention, a multiply-add =
+2 FLOPs; elementwise ops not counted); ``matmul_gflops`` measures the device's fp32 (or given dtype) matmul rate, the
+reference the achieved rate is put against; ``profile_model`` returns img/s, achieved GFLOP/s and the top operators
+of ``torch.profiler``. Images per iteration = real images shown to D = n_dis x batch_size (the trainer's count).
+"""
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+
+from ..data import load_dataset
+from ..models.base import create_model
+from ..provenance import device_name, resolve_device
+from .spec import TrainSpec
+from .run_options import configure_backends, set_memory_format
+from .trainer import _Loop, _State, build_optimizers
+
+
+def make_loop(model: str, preset: str = "tiny", variant: str = "default", dataset: str = "synthetic",
+              device: str = "cpu", overrides: dict[str, Any] | None = None, seed: int = 0,
+              data_root: str | None = None) -> _Loop:
+    """The trainer's loop for ``model`` at its preset, ready for ``iteration()`` (no run directory, no metrics)."""
+    device = resolve_device(device)
+    overrides = dict(overrides or {})
+    spec = TrainSpec(model=model, preset=preset, variant=variant, dataset=dataset, data_root=data_root, kimg=1.0,
+                     seed=seed, metrics=(), overrides=overrides, device=device)
+    data = load_dataset(dataset, "train", spec.resolution, spec.channels, data_root)
+    torch.manual_seed(seed)
+    m = create_model(model, preset, variant, data.spec, overrides).to(device)
+    configure_backends(m.cfg, device)
+    set_memory_format(m, m.cfg)
+    if m.needs_reference:
+        m.bind_reference(data.images)
+    opt_g, opt_d = build_optimizers(m)
+    loop = _Loop(spec, m, None, opt_g, opt_d, data, torch.Generator().manual_seed(seed), _State(), None, device, [])
+    loop.model.train()
+    return loop
+
+
+def images_per_iteration(loop: _Loop) -> int:
+    return loop.cfg.n_dis * loop.cfg.batch_size
+
+
+def iteration_flops(loop: _Loop) -> int:
+    """FLOPs of one training iteration (forward + backward of G and D) as FlopCounterMode counts them."""
+    with FlopCounterMode(display=False) as counter:
+        loop.iteration()
+    return int(counter.get_total_flops())
+
+
+def _sync(device: str) -> None:
+    if str(device).startswith("cuda"):
+        torch.cuda.synchronize(device)
+
+
+def matmul_gflops(device: str = "cpu", n: int = 1024, seconds: float = 0.5,
+                  dtype: torch.dtype = torch.float32) -> float:
+    """Measured square-matmul rate of the device in GFLOP/s (best of repeated n x n @ n x n products)."""
+    a = torch.randn(n, n, device=device, dtype=dtype)
+    b = torch.randn(n, n, device=device, dtype=dtype)
+    a @ b
+    _sync(device)
+    best, end = 0.0, time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        t0 = time.perf_counter()
+        a @ b
+        _sync(device)
+        best = max(best, 2 * n ** 3 / max(time.perf_counter() - t0, 1e-9) / 1e9)
+    return best
+
+
+def time_iterations(loop: _Loop, iters: int) -> float:
+    """Seconds for ``iters`` iterations (device synchronised before the clock is read)."""
+    _sync(loop.device)
+    t0 = time.perf_counter()
+    for _ in range(iters):
+        loop.iteration()
+    _sync(loop.device)
+    return time.perf_counter() - t0
+
+
+def top_operators(loop: _Loop, k: int = 10) -> list[dict[str, Any]]:
+    """The ``k`` operators with the most self time over one iteration (``torch.profiler``)."""
+    from torch.profiler import ProfilerActivity, profile
+
+    acts = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if str(loop.device).startswith("cuda") else [])
+    with profile(activities=acts) as prof:
+        loop.iteration()
+        _sync(loop.device)
+    cuda = str(loop.device).startswith("cuda")
+    key = "self_device_time_total" if cuda else "self_cpu_time_total"
+    events = sorted(prof.key_averages(), key=lambda e: getattr(e, key), reverse=True)[:k]
+    total = sum(getattr(e, key) for e in prof.key_averages()) or 1.0
+    return [{"op": e.key, "self_ms": getattr(e, key) / 1000, "share": getattr(e, key) / total, "calls": e.count}
+            for e in events]
+
+
+def profile_model(model: str, preset: str = "tiny", variant: str = "default", dataset: str = "synthetic",
+                  device: str = "cpu", iters: int = 3, overrides: dict[str, Any] | None = None,
+                  data_root: str | None = None, top: int = 10) -> dict[str, Any]:
+    """img/s, achieved GFLOP/s of the training step against the measured matmul rate, and the top operators."""
+    loop = make_loop(model, preset, variant, dataset, device, overrides, data_root=data_root)
+    loop.iteration()  # warm-up: allocations, lazy inits, cuDNN algorithm choice
+    flops = iteration_flops(loop)
+    seconds = time_iterations(loop, iters)
+    peak = matmul_gflops(loop.device)
+    per_s = iters / seconds
+    achieved = flops * per_s / 1e9
+    return {"model": model, "preset": preset, "variant": variant, "dataset": dataset,
+            "device": device_name(loop.device), "precision": loop.cfg.precision, "batch_size": loop.cfg.batch_size,
+            "n_dis": loop.cfg.n_dis, "iters": iters, "img_per_s": images_per_iteration(loop) * per_s,
+            "gflop_per_iter": flops / 1e9, "gflop_per_s": achieved, "matmul_gflop_per_s": peak,
+            "fraction_of_matmul": achieved / peak if peak else float("nan"),
+            "top_ops": top_operators(loop, top) if top else []}
