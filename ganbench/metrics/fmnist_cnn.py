@@ -13,14 +13,26 @@ features), linear -> ``logits`` (10 classes, softmax for IS).
 Input: uint8 [N, C, H, W]; RGB is averaged to grey (plain mean), other sizes are resized (antialiased bilinear) to
 32x32 (Fashion-MNIST's 28x28 zero-padded by 2 pixels, as ``ganbench.data`` loads it), then scaled to [-1, 1].
 
+Why corruption-robust (version 2, replacing the 2026-11 weights): the first weights (plain training, 93.0% test
+accuracy) failed the disturbance ladder of ``ganbench validate-metric`` (Heusel et al. 2017's tests): Gaussian noise
+mixed in at 0.25 already scored 35.6 and 0.75 only 37.1, pure binary noise 22.4, so an untrained generator's noise
+beat recognisable garments. A classifier trained with corruption augmentation keeps mildly disturbed images close
+to clean ones and pushes degenerate sets far away. Ladder of these weights (2000 test images vs the 60k train
+statistics; ``weights/fmnist-cnn.validation.json``): noise 0.25/0.5/0.75 -> 0.77/5.04/12.6, blur sigma 1/2/4 ->
+0.64/3.68/13.8, rectangles 1/4-3/4 side -> 0.74/4.23/13.5, swirl 1/2/4 -> 0.77/2.68/6.92, salt-and-pepper
+5/15/30% -> 0.18/0.93/2.96, mode dropping 5/3/1 of 10 classes -> 4.26/8.05/17.2 (clean 0.04); degenerate sets
+uniform 19.7, binary 14.4, Gaussian 23.8, constant 40.6, one image repeated 44.8, each >= 3x the worst mild (4.26):
+PASS. Mode dropping is what this metric sees most; pixel noise of a few percent it forgives by design.
+
 Training (reproduce with ``ganbench train-extractor fmnist-cnn --out ganbench/metrics/weights/fmnist-cnn.pt``, or
-``python -m ganbench.metrics.fmnist_cnn``): Fashion-MNIST train split (60k), seed 0, 2 threads, SGD (Nesterov
-momentum 0.9, weight decay 5e-4, batch 128), learning rate 0.1 with a cosine decay over 16 epochs, random
-horizontal flips (with random 2-pixel shifts as well, this small net underfit: 92.4-92.5% in our trials). The
-committed weights reach 93.03% test accuracy (10k test split; train 95.9%); details in ``weights/fmnist-cnn.json``.
-They were trained on a 16-core x86-64 machine with 2 torch threads (about 8 minutes; on 2 busy shared cores it takes
-far longer). The loader checks the sha256 against ``SHA256``; bitwise reproduction needs the same torch build and
-CPU, other setups give about the same accuracy. Speed: 10k images in 1.8 s on 2 idle x86-64 cores.
+``python -m ganbench.metrics.fmnist_cnn``): Fashion-MNIST train split (60k), seed 0, 1 thread, SGD (Nesterov
+momentum 0.9, weight decay 5e-4, batch 128), learning rate 0.1 with a cosine decay over 6 epochs, random
+horizontal flips, and corruption augmentation of strength 0.4 (``_corrupt``: per batch, one quarter gets Gaussian
+noise mixed in at a ~ U(0, 0.4), one a Gaussian blur of sigma ~ U(0, 1.6), one salt-and-pepper at p ~ U(0, 5%), one
+stays clean). The committed weights reach 90.56% test accuracy (train 92.5%); details in ``weights/fmnist-cnn.json``.
+Trained on this project's 2-core AMD EPYC machine with 1 torch thread, in 509 s beside another job. The loader checks
+the sha256 against ``SHA256``; bitwise reproduction needs the same torch build, CPU and thread count, other setups
+give about the same accuracy. Speed: 10k images in 1.8 s on 2 idle x86-64 cores (same network as version 1).
 """
 from __future__ import annotations
 
@@ -40,8 +52,10 @@ from ..errors import GanbenchError
 from .features import Extractor, register_extractor, sha256_file
 
 WEIGHTS = Path(__file__).parent / "weights" / "fmnist-cnn.pt"
-SHA256 = "ef0341f7e0e01751471441454b22d87d65c3859575adf5b547fc0122e89e810a"
-EPOCHS = 16
+SHA256 = "94524821be9153825e14b826de3496965550f569a9ac713ae2d3b70e1d19a2eb"
+EPOCHS = 6
+CORRUPT = 0.4  # corruption augmentation strength of the committed weights
+THREADS = 1
 WIDTHS = (16, 32, 64, 128)
 
 
@@ -152,8 +166,8 @@ def accuracy(net: nn.Module, images: Tensor, labels: Tensor, batch_size: int = 5
 
 
 def train(out: Path = WEIGHTS, epochs: int = EPOCHS, seed: int = 0, batch_size: int = 128, lr: float = 0.1,
-          threads: int = 2, root: str | None = None, widths: tuple[int, ...] = WIDTHS, weight_decay: float = 5e-4,
-          translate: bool = False, corrupt: float = 0.0, log=print) -> dict:
+          threads: int = THREADS, root: str | None = None, widths: tuple[int, ...] = WIDTHS, weight_decay: float = 5e-4,
+          translate: bool = False, corrupt: float = CORRUPT, log=print) -> dict:
     """Train on the Fashion-MNIST train split, write the weights (+ a .json with test accuracy); return the json."""
     from ..data import load_dataset
     from ..io import write_json, write_torch
@@ -208,11 +222,11 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--out", type=Path, default=WEIGHTS)
     p.add_argument("--epochs", type=int, default=EPOCHS)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--threads", type=int, default=THREADS)
     p.add_argument("--data-root", default=None)
     p.add_argument("--weight-decay", type=float, default=5e-4)
     p.add_argument("--translate", action="store_true", help="also random 2-pixel shifts (not in the recipe)")
-    p.add_argument("--corrupt", type=float, default=0.0, help="corruption augmentation strength (0 = off)")
+    p.add_argument("--corrupt", type=float, default=CORRUPT, help="corruption augmentation strength (0 = off)")
     p.add_argument("--widths", default=",".join(map(str, WIDTHS)), help="channels of the four stages")
     a = p.parse_args(argv)
     meta = train(a.out, a.epochs, a.seed, threads=a.threads, root=a.data_root,
