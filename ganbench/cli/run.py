@@ -69,9 +69,12 @@ def _common(f):
 @click.option("--conditional", is_flag=True, help="class-conditional training (labelled datasets)")
 @click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="override a model config field")
 @click.option("--out", default=None, help="run directory [default: RESULTS/adhoc/<run-id>]")
+@click.option("--log", "log_to", default=None, type=click.Choice(["tensorboard"]),
+              help="also log losses, metrics, sample grids and the config to RUN/tensorboard/ (extra [tensorboard])")
+@click.option("--log-every", default=50, show_default=True, type=int, help="with --log: G steps between losses")
 @_common
 def train(model, dataset, preset, variant, kimg, seed, eval_every, metrics, resolution, channels, conditional, sets,
-          out, device, data_root, results_root, quiet) -> None:
+          out, log_to, log_every, device, data_root, results_root, quiet) -> None:
     """Train one model through the shared trainer (resumes if the run directory holds a checkpoint)."""
     from .. import results
     from ..training import TrainSpec
@@ -86,7 +89,13 @@ def train(model, dataset, preset, variant, kimg, seed, eval_every, metrics, reso
     root = Path(results_root) if results_root else results.default_root()
     out = out or str(root / "adhoc" / spec.run_id)
     import dataclasses
-    r = train_run(dataclasses.replace(spec, out_dir=out), progress=not quiet)
+
+    from ..training.tblog import make_logger
+    logger = make_logger((log_to,) if log_to else (), Path(out), log_every)
+    try:
+        r = train_run(dataclasses.replace(spec, out_dir=out), progress=not quiet, logger=logger)
+    finally:
+        logger.close()
     click.echo(f"{r.status}: {r.images_seen} images seen in {r.wall_s:.1f} s -> {out}")
     for row in r.rows[-len(spec.metrics):] if spec.metrics else []:
         click.echo(f"  {row['metric']} [{row['extractor']}, n={row['n_samples']}] = {row['value']:.4f}")

@@ -27,6 +27,7 @@ from . import checkpoint
 from .run_options import (backend_state, backward_step, compile_model, configure_backends, make_autocast,
                           make_scalers, resident, set_memory_format, sync)
 from .spec import TrainSpec
+from .tblog import RunLogger
 
 log = logging.getLogger(__name__)
 SAMPLE_GRID = 64
@@ -57,8 +58,9 @@ class _State:
     rows: list[dict[str, Any]] = field(default_factory=list)
 
 
-def train(spec: TrainSpec, progress: bool = True) -> RunResult:
-    """Train (or resume, or return a finished run) as ``spec`` says; results go to ``spec.out_dir``."""
+def train(spec: TrainSpec, progress: bool = True, logger: RunLogger | None = None) -> RunResult:
+    """Train (or resume, or return a finished run) as ``spec`` says; results go to ``spec.out_dir``. ``logger``
+    (e.g. TensorBoard, see ``tblog``) mirrors losses, metric rows, grids and the config; the CSV stays the truth."""
     if not spec.out_dir:
         raise GanbenchError("TrainSpec.out_dir is empty")
     run_dir = Path(spec.out_dir)
@@ -75,7 +77,7 @@ def train(spec: TrainSpec, progress: bool = True) -> RunResult:
             status = results.read_status(run_dir)  # it may have finished since
             if status["status"] in ("complete", "diverged"):
                 return _finished(run_dir, spec, status)
-            return _train_locked(spec, run_dir, progress, device, cfg, presets, data)
+            return _train_locked(spec, run_dir, progress, device, cfg, presets, data, logger or RunLogger())
     except LockBusy:
         raise RunBusy(f"run {run_dir} is being trained by another process") from None
 
@@ -87,7 +89,7 @@ def _finished(run_dir: Path, spec: TrainSpec, status: dict[str, Any]) -> RunResu
 
 
 def _train_locked(spec: TrainSpec, run_dir: Path, progress: bool, device: str, cfg, presets: list[str],
-                  data: ImageData) -> RunResult:
+                  data: ImageData, logger: RunLogger | None = None) -> RunResult:
     removed = remove_stale_temps(run_dir)  # left by a killed process; only this process writes here now
     if removed:
         log.info("removed %d stale temporary file(s) in %s", len(removed), run_dir)
@@ -133,6 +135,9 @@ def _train_locked(spec: TrainSpec, run_dir: Path, progress: bool, device: str, c
     if ckpts and loop.scalers:
         for name, scaler in loop.scalers.items():
             scaler.load_state_dict(scalers[name])
+    if logger is not None:
+        loop.logger = logger
+        logger.config((run_dir / "config.yaml").read_text())
     return loop.run(progress)
 
 
@@ -147,6 +152,8 @@ def build_optimizers(model: GAN) -> tuple[torch.optim.Adam, torch.optim.Adam]:
 
 class _Loop:
     """One run's mutable state and the loop over it (kept out of ``train`` so the hot path reads plainly)."""
+
+    logger: RunLogger = RunLogger()  # no-op unless train() was given one
 
     def __init__(self, spec: TrainSpec, model: GAN, g_ema, opt_g, opt_d, data: ImageData, data_rng, st: _State,
                  run_dir: Path, device: str, presets: list[str]) -> None:
@@ -234,6 +241,8 @@ class _Loop:
                 if not bool(torch.stack([torch.isfinite(v).all() for v in logs.values()]).all()):  # one sync
                     bad = [k for k, v in logs.items() if not bool(torch.isfinite(v).all())]
                     return self.diverged(bar, f"non-finite {', '.join(bad)}")
+                if self.logger.every and st.step % self.logger.every == 0:
+                    self.logger.losses(st.images_seen, logs)
                 done = st.images_seen >= self.total
                 if st.images_seen >= next_eval or done:
                     next_eval = (st.images_seen // self.eval_every + 1) * self.eval_every
@@ -269,6 +278,7 @@ class _Loop:
                     sample = lambda n, g: self.model.sample(n, g, G=G)  # noqa: E731
                     for r in evaluate(sample, self.data, self.presets, seed=gen_seed, device=self.device):
                         st.rows.append(self.row(r))
+                        self.logger.metrics(st.images_seen, st.rows[-1:])
                 self.save_grid(G)
         finally:
             G.train(was_training)
@@ -295,6 +305,7 @@ class _Loop:
 
         g = torch.Generator(device="cpu").manual_seed(self.spec.seed + 12345)
         images = self.model.sample(SAMPLE_GRID, g, G=G).cpu()
+        self.logger.grid(self.st.images_seen, images)
         buf = io.BytesIO()
         save_image(images * 0.5 + 0.5, buf, format="png", nrow=8)
         atomic_write(self.run_dir / "samples" / f"{self.st.images_seen:09d}.png", lambda f: f.write(buf.getvalue()))
