@@ -1,21 +1,24 @@
 """The regression gate: ``ganbench regress --baseline baselines/ci-quick.json``.
 
-A baseline JSON names a deterministic suite (``ci-quick``: DCGAN tiny on Fashion-MNIST, 2 kimg, seed 0,
-``fd_domain2k_train``) and holds, for every evaluation of every run, the metric value measured when the baseline
-was made and a tolerance. The gate runs the suite (or reads it, when its runs are already complete in the results
-directory), compares each value with the baseline and fails (exit 1) when one *worsens* by more than its tolerance
-(direction from the metric preset); improvements never fail, they are reported. A run that diverges or fails, a
-missing value or a suite that no longer expands to the baseline's runs also fail.
+A baseline JSON names a suite (``ci-quick``: DCGAN tiny on Fashion-MNIST, 2 kimg, seeds 0-2, one thread,
+``fd_domain2k_train``). Its checks are the *mean over the suite's seeds* of each metric at each evaluation of each
+(model, variant, preset). The gate trains the suite (or reads it, when its runs are complete in the results
+directory and were made by the current clean commit), compares each gated mean with the baseline's and fails (exit
+1) when one *worsens* by more than its tolerance (direction from the metric preset); improvements never fail. A run
+that diverges or fails, a missing value, or a suite that no longer expands to the baseline's runs also fail.
 
-Tolerances come from measured seed-to-seed spread (``--update --spread-seeds 0,1,2``): the same suite is run with
-those seeds, and each value's tolerance is ``max(t(0.99, n-1) * sqrt(2) * s, FLOOR * |value|)`` with ``s`` the sample
-standard deviation (ddof 1) of that metric at that evaluation over the n seeds. Why seed spread: on the machine that
-made the baseline a rerun is bit-identical (fixed seeds, fixed torch thread count), but another CPU, BLAS build or
-thread count changes rounding, and GAN training amplifies rounding differences into differences of the size of a
-seed change. The gate then compares two such draws (baseline and rerun), whose difference has standard deviation
-sqrt(2) sigma; the one-sided 99% Student-t factor accounts for sigma being estimated from only n seeds (n = 3:
-t = 6.96, so the tolerance is 9.85 s). The floor guards against a spuriously small ``s``. The seeds, their values,
-``s`` and the rule are stored next to each tolerance.
+Tolerances come from seed spread (``--update --spread-seeds 0,1,2,3,4,5``; the seeds are kept in the baseline, so a
+later ``--update`` reuses them): s is the sample std (ddof 1) of the metric at that evaluation over the m spread
+seeds, and ``tolerance = max(t(0.99, m-1) * s * sqrt(2/n), FLOOR * |mean|)`` for a mean over the n gate seeds. Why:
+on the machine that made the baseline a rerun is bit-identical, but another CPU, BLAS build or thread count changes
+rounding, which GAN training amplifies into a difference of the size of a seed change; baseline and rerun are then
+two means of n draws, whose difference has std sigma*sqrt(2/n), and the one-sided 99% Student-t factor accounts for
+sigma being estimated from m seeds (m = 6, n = 3: 3.36 * 0.816 = 2.75 s).
+
+Only checks that can catch a regression are gated: never the evaluation at 0 images (an untrained G), only those
+past the first rise (the mean is better than at 0 images by more than the tolerance) and whose tolerance is at most
+MAX_REL of the value. The others are kept in the baseline with ``gated: false`` and the reason, and are reported
+but never fail; ``--update`` refuses a baseline with no gated check.
 """
 from __future__ import annotations
 
@@ -48,6 +51,28 @@ def spread_tolerance(values: list[float], baseline: float) -> tuple[float, float
     s = float(pd.Series(values).std(ddof=1))
     factor = float(t.ppf(CONFIDENCE, n - 1)) * math.sqrt(2)
     return max(factor * s, FLOOR * abs(baseline)), s, factor
+
+
+MAX_REL = 0.10  # a check is gated only when its tolerance is at most this fraction of |mean|
+GATE = "seed-mean/1"  # training-suite baselines whose checks are means over the suite's seeds
+MEAN_RULE = (f"tolerance = max(t({CONFIDENCE:g}, m-1) * s * sqrt(2/n), {FLOOR:g} * |mean|): s = sample std (ddof 1) of "
+             f"the metric at the same evaluation over the m spread seeds, n = the gate's seeds (the check is their "
+             f"mean); sqrt(2/n) because baseline and rerun are two means of n draws; t = one-sided Student-t "
+             f"quantile for a sigma estimated from m seeds. Gated only past the first rise (images_seen > 0 and "
+             f"the mean better than at 0 images by more than the tolerance) and when tolerance <= {MAX_REL:g} * "
+             f"|mean|. A gated check fails when the mean worsens (direction of the metric preset) by more than its "
+             f"tolerance")
+
+
+def mean_tolerance(spread: list[float], n_gate: int, mean: float) -> tuple[float, float, float]:
+    """(tolerance, s, factor) for a mean over ``n_gate`` seeds, s from the ``spread`` values (see MEAN_RULE)."""
+    from scipy.stats import t
+
+    s = float(pd.Series(spread).std(ddof=1))
+    factor = float(t.ppf(CONFIDENCE, len(spread) - 1)) * math.sqrt(2 / n_gate)
+    return max(factor * s, FLOOR * abs(mean)), s, factor
+
+
 Log = Callable[[str], Any]
 
 
@@ -173,7 +198,8 @@ def measured(specs: list[Any]) -> tuple[dict[tuple, dict[str, Any]], dict[str, d
     status: dict[str, dict[str, Any]] = {}
     for s in specs:
         d = Path(s.out_dir)
-        status[s.run_id] = results.read_status(d)
+        status[s.run_id] = {**results.read_status(d), "model": s.model, "variant": s.variant, "preset": s.preset,
+                            "seed": s.seed}
         f = d / "metrics.csv"
         if not f.exists():
             continue
@@ -193,16 +219,33 @@ def _higher(preset_name: str, metric: str) -> bool:
 
 
 # ---- comparing ------------------------------------------------------------------------------------------------
+Group = tuple  # (model, variant, preset, images_seen, preset_name, metric)
+
+
+def grouped(values: dict[tuple, dict[str, Any]]) -> dict[Group, dict[int, dict[str, Any]]]:
+    """Per-run values regrouped over seeds: {(model, variant, preset, images_seen, preset_name, metric): {seed: v}}."""
+    out: dict[Group, dict[int, dict[str, Any]]] = {}
+    for v in values.values():
+        key = (v["model"], v["variant"], v["preset"], v["images_seen"], v["preset_name"], v["metric"])
+        out.setdefault(key, {})[int(v["seed"])] = v
+    return out
+
+
+def _group_of(c: dict[str, Any]) -> Group:
+    return (c["model"], c["variant"], c["preset"], int(c["images_seen"]), c["preset_name"], c["metric"])
+
+
 @dataclass
 class CheckResult:
     check: dict[str, Any]
     new: float | None
     tolerance: float
-    verdict: str  # ok | improved | REGRESSION | MISSING | DIVERGED/FAILED...
+    verdict: str  # ok | improved | not gated | REGRESSION | MISSING | DIVERGED/FAILED...
+    seeds: list[int] = field(default_factory=list)
 
     @property
     def failed(self) -> bool:
-        return self.verdict not in ("ok", "improved")
+        return self.verdict not in ("ok", "improved", "not gated")
 
 
 @dataclass
@@ -221,7 +264,7 @@ class Comparison:
         for r in self.results:
             c = r.check
             delta = None if r.new is None else r.new - c["value"]
-            rows.append({"run": f"{c['model']}-{c['variant']}-{c['preset']}-s{c['seed']}",
+            rows.append({"run": f"{c['model']}-{c['variant']}-{c['preset']}", "seeds": ",".join(map(str, r.seeds)),
                          "kimg": c["images_seen"] / 1000, "metric": c["preset_name"],
                          "dir": "↑" if c["higher_is_better"] else "↓", "old": c["value"], "new": r.new,
                          "delta": delta, "tolerance": r.tolerance, "verdict": r.verdict})
@@ -234,10 +277,11 @@ class Comparison:
         f = {"kimg": "{:.2f}".format, "old": "{:.4f}".format, "tolerance": "{:.4f}".format,
              "new": lambda x: "—" if x is None or pd.isna(x) else f"{x:.4f}",
              "delta": lambda x: "—" if x is None or pd.isna(x) else f"{x:+.4f}"}
-        return df.to_string(index=False, formatters=f)
+        return "means over seeds\n" + df.to_string(index=False, formatters=f)
 
     def verdict(self) -> str:
         bad = [r for r in self.results if r.failed]
+        gated = [r for r in self.results if r.verdict != "not gated"]
         lines = [f"regress: {e}" for e in self.errors]
         lines.append(f"regress: suite {self.baseline.get('suite')} took {self.wall_s:.1f} s (training and evaluation; "
                      f"complete runs are read, not retrained)")
@@ -245,36 +289,44 @@ class Comparison:
             better = sum(r.verdict == "improved" for r in self.results)
             extra = (f"; {better} improved beyond tolerance (make it the new baseline with --update)"
                      if better else "")
-            lines.append(f"regress: PASS ({len(self.results)} checks within tolerance{extra})")
+            lines.append(f"regress: PASS ({len(gated)} gated checks within tolerance{extra})")
         else:
-            lines.append(f"regress: FAIL ({len(bad)} of {len(self.results)} checks failed"
+            lines.append(f"regress: FAIL ({len(bad)} of {len(gated)} gated checks failed"
                          + (f", {len(self.errors)} error(s)" if self.errors else "") + ")")
         return "\n".join(lines)
 
 
 def compare(baseline: dict[str, Any], values: dict[tuple, dict[str, Any]], status: dict[str, dict[str, Any]],
-            over: dict[str | None, Tolerance] | None = None) -> Comparison:
+            over: dict[str | None, Tolerance] | None = None, runs: list[str] | None = None) -> Comparison:
+    """Compare the seed means of ``values`` with the baseline's. ``status``: each measured run's status (with its
+    model/variant/preset); ``runs``: the run ids the suite expands to now with its own seeds (default: ``status``'s)."""
     cmp = Comparison(baseline)
     over = over or {}
-    want = set(baseline.get("runs", []))
-    have = set(status)
+    want, have = set(baseline.get("runs", [])), set(runs if runs is not None else status)
     if want != have:
         cmp.errors.append(f"suite {baseline['suite']} now expands to runs {sorted(have)}, the baseline holds "
                           f"{sorted(want)}: the suite or its defaults changed; regenerate the baseline with --update")
+    groups = grouped(values)
     for c in baseline["checks"]:
         t = _override(over, c)
         tol = t.absolute(c["value"]) if t else float(c["tolerance"])
-        st = status.get(c["run"], {}).get("status", "missing")
-        got = values.get((c["run"], int(c["images_seen"]), c["preset_name"], c["metric"]))
-        new = got["value"] if got else None
-        if st != "complete":
-            verdict = st.upper()
-        elif new is None or not math.isfinite(new):
+        mine = [st for st in status.values() if (st.get("model"), st.get("variant"), st.get("preset")) ==
+                (c["model"], c["variant"], c["preset"])]
+        got = groups.get(_group_of(c), {})
+        seeds = sorted(got)
+        xs = [got[s]["value"] for s in seeds]
+        new = float(sum(xs) / len(xs)) if xs else None
+        sts = [st.get("status", "missing") for st in mine] or ["missing"]
+        if not c.get("gated", True):
+            verdict = "not gated"
+        elif any(st != "complete" for st in sts):
+            verdict = next(st for st in sts if st != "complete").upper()
+        elif len(xs) != len(mine) or new is None or not all(math.isfinite(x) for x in xs):
             verdict = "MISSING"
         else:
             worse = (c["value"] - new) if c["higher_is_better"] else (new - c["value"])
             verdict = "REGRESSION" if worse > tol else "improved" if -worse > tol else "ok"
-        cmp.results.append(CheckResult(c, new, tol, verdict))
+        cmp.results.append(CheckResult(c, new, tol, verdict, seeds))
     return cmp
 
 
@@ -293,90 +345,127 @@ def load_baseline(path: Path) -> dict[str, Any]:
 
 
 def check(path: Path, root: Path, over: dict[str | None, Tolerance] | None = None, device: str = "cpu",
-          rerun: bool = False, progress: bool = False, log: Log | None = None, reuse: bool = False) -> Comparison:
+          rerun: bool = False, progress: bool = False, log: Log | None = None, reuse: bool = False,
+          seeds: tuple[int, ...] | None = None) -> Comparison:
     """Run the baseline's suite under ``root`` (complete runs made by the current clean commit are read; with
-    ``reuse`` any complete run is read; with ``rerun`` none) and compare it with the baseline at ``path``."""
+    ``reuse`` any complete run is read; with ``rerun`` none) and compare its seed means with the baseline at
+    ``path``. ``seeds``: gate other seeds than the suite's (a fresh draw, as another machine's rounding makes)."""
+    from .runner import SuiteOptions, expand
+
     b = load_baseline(path)
+    if b.get("gate") != GATE:
+        raise GanbenchError(f"{path} is an old-style baseline (per-seed checks); regenerate it with: ganbench regress "
+                            f"--baseline {path} --update --spread-seeds 0,1,2,3,4,5")
     old = _threads(b.get("torch_threads"))
     try:
         with tempfile.TemporaryDirectory(prefix="ganbench-regress-") as tmp:
-            where = _where(b["suite"], root, tmp, rerun, reuse, None, log)  # seeds None: the suite's
-            specs, spent, _ = run_suite(b["suite"], where, None, device, progress, log)
+            where = _where(b["suite"], root, tmp, rerun, reuse, seeds, log)
+            specs, spent, _ = run_suite(b["suite"], where, seeds, device, progress, log)
             values, status = measured(specs)
     finally:
         _threads(old)
-    cmp = compare(b, values, status, over)
+    runs = sorted(s.run_id for s in expand(b["suite"], SuiteOptions(device=device), Path(root)))
+    cmp = compare(b, values, status, over, runs)
     cmp.wall_s = spent
     return cmp
 
 
 # ---- making the baseline --------------------------------------------------------------------------------------
+def _complete(specs: list[Any], what: str) -> tuple[dict[tuple, dict[str, Any]], dict[str, dict[str, Any]]]:
+    values, status = measured(specs)
+    bad = {k: v["status"] for k, v in status.items() if v["status"] != "complete"}
+    if bad:
+        raise GanbenchError(f"cannot make a baseline from {what} that did not complete: {bad}")
+    return values, status
+
+
+def _gate_or_why(c: dict[str, Any], init: float | None) -> str | None:
+    """None when the check is gated, else why not (see MEAN_RULE)."""
+    if c["images_seen"] == 0:
+        return "at 0 images (an untrained G)"
+    if c["tolerance"] > MAX_REL * abs(c["value"]):
+        return f"tolerance {c['tolerance']:.4g} is over {MAX_REL:g} of the value (seeds disagree too much here)"
+    if init is not None:
+        gain = (c["value"] - init) if c["higher_is_better"] else (init - c["value"])
+        if gain <= c["tolerance"]:
+            return f"not past the first rise (mean {c['value']:.4g} vs {init:.4g} at 0 images)"
+    return None
+
+
 def update_baseline(path: Path, root: Path, spread_seeds: tuple[int, ...] | None = None,
                     over: dict[str | None, Tolerance] | None = None, suite: str | None = None, device: str = "cpu",
                     rerun: bool = False, progress: bool = False, log: Log | None = None,
                     threads: int | None = None, reuse: bool = False) -> dict[str, Any]:
-    """Run the suite and write its values as the new baseline. Tolerances: from ``spread_seeds`` (measured), else
-    ``over`` (given), else kept from the old baseline for checks it already had."""
+    """Run the suite (its own seeds) and write the seed means as the new baseline. Tolerances: from the spread over
+    ``spread_seeds`` (default: the old baseline's spread seeds), else ``over`` (given); see MEAN_RULE."""
     import torch
 
     from . import provenance
 
     path = Path(path)
     old = load_baseline(path) if path.exists() else None
+    if old is not None and old.get("kind") not in (None, "suite"):
+        raise GanbenchError(f"{path} is a {old.get('kind')} baseline, not a training-suite one")
     suite = suite or (old["suite"] if old else path.stem)
     threads = threads or (old or {}).get("torch_threads") or 1  # 1: deterministic and immune to oversubscription
     over = over or {}
+    if spread_seeds is None and old and old.get("gate") == GATE and not over:
+        spread_seeds = tuple(old.get("spread_seeds") or ()) or None
+    if spread_seeds is not None and len(spread_seeds) < 2:
+        raise GanbenchError("--spread-seeds needs at least 2 seeds (e.g. 0,1,2,3,4,5)")
     prev_threads = _threads(threads)
     try:
         with tempfile.TemporaryDirectory(prefix="ganbench-regress-") as tmp:
             where = _where(suite, root, tmp, rerun, reuse, spread_seeds, log)
             made_on = provenance.device_name(provenance.resolve_device(device))  # with the gate's thread count
             specs, spent, trained = run_suite(suite, where, None, device, progress, log)
-            values, status = measured(specs)
-            bad = {k: v["status"] for k, v in status.items() if v["status"] != "complete"}
-            if bad:
-                raise GanbenchError(f"cannot make a baseline from runs that did not complete: {bad}")
-            spread_vals: dict[tuple, dict[int, float]] = {}
+            values, status = _complete(specs, "runs")
+            spread: dict[Group, dict[int, dict[str, Any]]] = {}
             if spread_seeds:
                 sspecs, _, _ = run_suite(suite, where, tuple(spread_seeds), device, progress, log)
-                svalues, sstatus = measured(sspecs)
-                bad = {k: v["status"] for k, v in sstatus.items() if v["status"] != "complete"}
-                if bad:
-                    raise GanbenchError(f"spread runs did not complete: {bad}")
-                for v in svalues.values():
-                    key = (v["model"], v["variant"], v["preset"], v["images_seen"], v["preset_name"], v["metric"])
-                    spread_vals.setdefault(key, {})[v["seed"]] = v["value"]
+                spread = grouped(_complete(sspecs, "spread runs")[0])
     finally:
         _threads(prev_threads)
-    old_checks = {(c["run"], c["images_seen"], c["preset_name"], c["metric"]): c
-                  for c in (old or {}).get("checks", [])}
     checks = []
-    for key in sorted(values, key=lambda k: (k[0], k[1], k[2], k[3])):
-        v = values[key]
-        c = {k: v[k] for k in ("run", "model", "variant", "preset", "seed", "images_seen", "metric", "preset_name",
-                               "extractor", "n_samples", "value")}
-        c["higher_is_better"] = _higher(v["preset_name"], v["metric"])
-        skey = (v["model"], v["variant"], v["preset"], v["images_seen"], v["preset_name"], v["metric"])
+    for key, by_seed in sorted(grouped(values).items()):
+        seeds = sorted(by_seed)
+        xs = [by_seed[s]["value"] for s in seeds]
+        v0 = by_seed[seeds[0]]
+        c: dict[str, Any] = {k: v0[k] for k in ("model", "variant", "preset", "images_seen", "metric", "preset_name",
+                                                "extractor", "n_samples")}
+        c.update(seeds=seeds, values=xs, value=float(sum(xs) / len(xs)),
+                 higher_is_better=_higher(v0["preset_name"], v0["metric"]))
         t = _override(over, c)
-        if spread_seeds and len(spread_vals.get(skey, {})) >= 2:
-            seeds = sorted(spread_vals[skey])
-            xs = [spread_vals[skey][s] for s in seeds]
-            tol, s, factor = spread_tolerance(xs, v["value"])
-            c["tolerance"] = tol
-            c["spread"] = {"seeds": seeds, "values": xs, "std": s, "factor": factor}
-        elif t is not None:
-            c["tolerance"] = t.absolute(v["value"])
+        if t is not None:
+            c["tolerance"] = t.absolute(c["value"])
             c["spread"] = {"given": str(t)}
-        elif key in old_checks:
-            c["tolerance"] = old_checks[key]["tolerance"]
-            c["spread"] = old_checks[key].get("spread", {})
+        elif spread_seeds and len(spread.get(key, {})) >= 2:
+            ss = sorted(spread[key])
+            sx = [spread[key][s]["value"] for s in ss]
+            tol, s, factor = mean_tolerance(sx, len(xs), c["value"])
+            c["tolerance"] = tol
+            c["spread"] = {"seeds": ss, "values": sx, "std": s, "factor": factor}
         else:
-            raise GanbenchError(f"no tolerance for {key}: pass --spread-seeds 0,1,2 (measured) or --tolerance")
+            raise GanbenchError(f"no tolerance for {key}: pass --spread-seeds 0,1,2,3,4,5 (measured) or --tolerance")
         checks.append(c)
-    b = {"format": FORMAT, "suite": suite, "device": device, "torch_threads": threads,
+    inits = {_group_of(c)[:3] + _group_of(c)[4:]: c["value"] for c in checks if c["images_seen"] == 0}
+    for c in checks:
+        why = _gate_or_why(c, inits.get(_group_of(c)[:3] + _group_of(c)[4:]))
+        c["gated"] = why is None
+        if why:
+            c["not_gated_because"] = why
+    if not any(c["gated"] for c in checks):
+        raise GanbenchError("no check of this suite can gate (every evaluation is at 0 images, before the first "
+                            "fall, or its seeds disagree by more than "
+                            f"{MAX_REL:g} of the value): train longer or add seeds\n" + _describe(checks))
+    cmd = f"ganbench regress --baseline {path} --update" + (
+        f" --spread-seeds {','.join(map(str, spread_seeds))}" if spread_seeds else "")
+    b = {"format": FORMAT, "kind": "suite", "gate": GATE, "suite": suite, "device": device, "torch_threads": threads,
          "description": "regression gate baseline: `ganbench regress --baseline THIS` reruns the suite and fails "
-                        "when a value worsens by more than its tolerance; `--update` rewrites it",
-         "tolerance_rule": RULE if spread_seeds else "given on the command line or kept from the previous baseline",
+                        "when a gated seed mean worsens by more than its tolerance",
+         "regenerate": f"{cmd}   (from a clean, committed tree; see README, 'The gate')",
+         "tolerance_rule": MEAN_RULE if spread_seeds else "given on the command line (--tolerance)",
+         "spread_seeds": list(spread_seeds or ()),
          "runs": sorted(status),
          "made_with": {"git_commit": provenance.git_commit(), "torch": torch.__version__,
                        "device": made_on,
@@ -389,8 +478,16 @@ def update_baseline(path: Path, root: Path, spread_seeds: tuple[int, ...] | None
     return b
 
 
+def _describe(checks: list[dict[str, Any]]) -> str:
+    return "\n".join(f"  {c['model']} {c['images_seen'] / 1000:g} kimg {c['preset_name']}: mean {c['value']:.4g}, "
+                     f"tolerance {c['tolerance']:.4g}" + (f" (not gated: {c['not_gated_because']})"
+                                                          if c.get("not_gated_because") else "") for c in checks)
+
+
 def format_baseline(b: dict[str, Any]) -> str:
-    rows = [{"run": c["run"], "kimg": c["images_seen"] / 1000, "metric": c["preset_name"], "value": c["value"],
-             "tolerance": c["tolerance"], "spread": json.dumps(c.get("spread", {}).get("values"))}
+    rows = [{"run": f"{c['model']}-{c['variant']}-{c['preset']}", "seeds": ",".join(map(str, c.get("seeds", []))),
+             "kimg": c["images_seen"] / 1000, "metric": c["preset_name"], "mean": c["value"],
+             "tolerance": c["tolerance"], "tol %": 100 * c["tolerance"] / abs(c["value"]) if c["value"] else None,
+             "gated": c.get("gated", True), "spread": json.dumps(c.get("spread", {}).get("values"))}
             for c in b["checks"]]
     return pd.DataFrame(rows).to_string(index=False)
