@@ -270,7 +270,8 @@ def test_minibatch_std_groups_and_batch_dependence():
 def test_stylegan2_equalised_lr_mapping():
     m = create_model("stylegan2", "tiny", img=GRAY)
     fc = m.G.mapping.fcs[0]
-    assert fc.w_gain == pytest.approx(0.01 / math.sqrt(64)) and fc.weight.std() > 10  # N(0, 1/0.01^2) storage
+    assert fc.weight.shape[1] == m.cfg.z_dim == 96  # tiny: z = w = 96
+    assert fc.w_gain == pytest.approx(0.01 / math.sqrt(96)) and fc.weight.std() > 10  # N(0, 1/0.01^2) storage
 
 
 # ---- conditional variants ------------------------------------------------------------------------------------------

@@ -93,10 +93,14 @@ def test_feature_network_and_projections_frozen_through_a_training_step():
     assert any(not torch.equal(a, b) for a, b in zip(g_before, model.g_parameters()))
 
 
-@pytest.mark.parametrize("preset", ["tiny", "paper"])
-@pytest.mark.parametrize("variant,channels", [("default", [64, 64, 128, 256]), ("no_csm", [64, 128, 256, 512]),
+@pytest.mark.parametrize("preset,cout", [("tiny", 16), ("paper", 64)])
+@pytest.mark.parametrize("variant,channels", [("default", [1, 1, 2, 4]), ("no_csm", [1, 2, 4, 8]),
                                               ("no_ccm", [24, 40, 112, 320])])
-def test_each_level_gives_4x4_logits(preset, variant, channels):
+def test_each_level_gives_4x4_logits(preset, cout, variant, channels):
+    """CSM widths cout x (1, 1, 2, 4), CCM cout x (1, 2, 4, 8), raw Lite1 levels 24/40/112/320."""
+    assert resolve_config("projected_gan", preset).cout == cout
+    if variant != "no_ccm":
+        channels = [cout * k for k in channels]
     torch.manual_seed(0)
     D = _discriminator(preset, variant).eval()
     x = torch.rand(2, 3, 32, 32) * 2 - 1

@@ -47,8 +47,8 @@ def test_generator_stage_shapes_paper_widths():
 
 def test_tiny_generator_token_counts():
     m = small()
-    assert [(x.shape[1:], s) for x, s in m.G.tokens(torch.randn(3, 64))] == [
-        (torch.Size([64, 128]), 8), (torch.Size([256, 32]), 16), (torch.Size([1024, 8]), 32)]
+    assert [(x.shape[1:], s) for x, s in m.G.tokens(torch.randn(3, 16))] == [
+        (torch.Size([64, 64]), 8), (torch.Size([256, 16]), 16), (torch.Size([1024, 4]), 32)]
 
 
 def test_relative_position_index():
@@ -114,7 +114,7 @@ def test_local_mask_follows_images_seen_on_last_stage_only():
         m.d_loss(real, None, StepInfo(images_seen=seen))
         assert masked[0].band == width
         assert all(b.attn.band is None for s in m.G.stages for b in s if b.attn is not masked[0])
-        m.generate(torch.randn(1, 64), G=ema)
+        m.generate(torch.randn(1, 16), G=ema)
         assert ema.stages[-1][-1].attn.band == width
     # the clock is saved with the model, so a restored model samples with the right mask
     state = m.state_dict()
@@ -129,9 +129,9 @@ def test_discriminator_cls_token_and_branches():
     m = small()
     x = torch.randn(5, 3, 32, 32)
     feats = m.D.features(x)
-    assert feats.shape == (5, 1 + 8 * 8, 64)  # [cls] + 8x8 tokens after pooling and branch concat
+    assert feats.shape == (5, 1 + 8 * 8, 48)  # [cls] + 8x8 tokens after pooling and branch concat
     assert m.D(x).shape == (5,)
-    assert m.D.from_rgb_1.out_channels == 48 and m.D.from_rgb_2.out_channels == 16
+    assert m.D.from_rgb_1.out_channels == 36 and m.D.from_rgb_2.out_channels == 12
     assert m.D.from_rgb_1.stride == (2, 2) and m.D.from_rgb_2.stride == (4, 4)
     noise = [a for a in m.D.modules() if isinstance(a, Attention)]
     assert len(noise) == 3

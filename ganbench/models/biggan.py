@@ -21,6 +21,9 @@ Official code: https://github.com/ajbrock/BigGAN-PyTorch (its CIFAR script: 256 
 embedding or skip-z, class-conditional only); counts/architecture: https://github.com/POSTECH-CVLab/PyTorch-StudioGAN
 (src/models/big_resnet.py). Checked once against it: with copied weights and buffers, G and D outputs
 (unconditional and conditional, train mode) equal StudioGAN's modules at commit 947b35e to 1e-6.
+
+``tiny`` is capacity-matched with the other models' tiny presets (trainable G and D each within a factor 1.5 across
+models, tests/test_capacity.py): G 44 channels, D 34, z 40; at 1 channel 32x32 G 126,634 / D 76,128 trainable.
 """
 from __future__ import annotations
 
@@ -105,9 +108,10 @@ class BigGAN(GAN):
         "paper": BigGANConfig(z_dim=80, batch_size=64, lr_g=2e-4, lr_d=2e-4, beta1=0.5, beta2=0.999, n_dis=5,
                               loss="hinge", ema_kimg=round(ema_kimg_for_decay(0.9999, 64), 3), adam_eps=1e-6,
                               ema_start_kimg=1000 * 5 * 64 / 1000),  # g_ema_start 1000 G steps of 5 x 64 images
-        # same mechanisms (skip-z into conditional BN, attention, SN, hinge, EMA), 16 channels, z 40 = 4 x 10;
-        # 2 D steps instead of 5 and an EMA ramp-up so that runs of a few kimg have a usable EMA generator
-        "tiny": BigGANConfig(z_dim=40, g_ch=16, d_ch=16, shared_dim=32, batch_size=32, lr_g=2e-4, lr_d=2e-4, beta1=0.5,
+        # same mechanisms (skip-z into conditional BN, attention, SN, hinge, EMA), capacity-matched widths (G 44,
+        # D 34), z 40 = 4 x 10; 2 D steps instead of 5 and an EMA ramp-up so that runs of a few kimg have a usable
+        # EMA generator
+        "tiny": BigGANConfig(z_dim=40, g_ch=44, d_ch=34, shared_dim=32, batch_size=32, lr_g=2e-4, lr_d=2e-4, beta1=0.5,
                              beta2=0.999, n_dis=2, loss="hinge", ema_kimg=round(ema_kimg_for_decay(0.9999, 32), 3),
                              ema_rampup=0.05, adam_eps=1e-6),
     }

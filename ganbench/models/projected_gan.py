@@ -29,7 +29,9 @@ Deviations:
   as the paper's supplement states.
 - Spectral norm uses the shared ``layers.sn`` (eps 1e-6; PyTorch default 1e-12).
 - ``tiny``: backbone input 96 px (not 224), so the coarsest backbone map is 3x3; the 4x4 logit conv gets zero padding
-  2 to keep 4x4 logits (padding 0 at 224 as official). Mini-D widths x0.25, ngf 16, z 64.
+  2 to keep 4x4 logits (padding 0 at 224 as official). Capacity-matched with the other models' tiny presets
+  (trainable G and D each within a factor 1.5 across models, tests/test_capacity.py): ngf 4, z 32, mini-D widths
+  x1/16, CCM width 16; at 1 channel 32x32 G 122,729 / D 75,852 trainable (+3,784,688 frozen Lite1 + CCM + CSM).
 - Ablation controls that are this re-implementation's reading: ``random_features`` = the same frozen network with an
   untrained TF/timm init (conv N(0, 2/fan_out)); ``no_pretrained`` = no feature network and no projection at all, one
   mini-D on the 32x32 pixels (official ``SingleDisc(head=True)`` form: SN 3x3 conv + LeakyReLU, two down-blocks to
@@ -148,7 +150,7 @@ class ProjectedGAN(GAN):
     Config = ProjectedGANConfig
     presets = {
         "paper": ProjectedGANConfig(z_dim=256, ngf=128, feat_res=224, cout=64, d_width=1.0, **_COMMON),
-        "tiny": ProjectedGANConfig(z_dim=64, ngf=16, feat_res=96, cout=64, d_width=0.25, **_COMMON),
+        "tiny": ProjectedGANConfig(z_dim=32, ngf=4, feat_res=96, cout=16, d_width=0.0625, **_COMMON),
     }
     variants = {
         "default": {},

@@ -17,6 +17,9 @@ Official code: https://github.com/brain-research/self-attention-gan (TensorFlow,
 the architecture and counts: https://github.com/POSTECH-CVLab/PyTorch-StudioGAN (src/models/resnet.py).
 Checked once against it: with copied weights and buffers, G and D outputs (unconditional and conditional, train
 mode) equal StudioGAN's modules at commit 947b35e to 1e-6.
+
+``tiny`` is capacity-matched with the other models' tiny presets (trainable G and D each within a factor 1.5 across
+models, tests/test_capacity.py): G 38 channels, D 34, z 64; at 1 channel 32x32 G 124,794 / D 76,128 trainable.
 """
 from __future__ import annotations
 
@@ -71,8 +74,8 @@ class SAGAN(GAN):
     presets = {
         "paper": SAGANConfig(z_dim=128, batch_size=64, lr_g=1e-4, lr_d=4e-4, beta1=0.0, beta2=0.9, n_dis=1,
                              loss="hinge"),
-        # same mechanisms (SN in G and D, attention at 16x16 in both, TTUR, hinge); 16 channels (G 1/16, D 1/8)
-        "tiny": SAGANConfig(z_dim=64, g_ch=16, d_ch=16, batch_size=32, lr_g=1e-4, lr_d=4e-4, beta1=0.0, beta2=0.9,
+        # same mechanisms (SN in G and D, attention at 16x16 in both, TTUR, hinge); capacity-matched widths
+        "tiny": SAGANConfig(z_dim=64, g_ch=38, d_ch=34, batch_size=32, lr_g=1e-4, lr_d=4e-4, beta1=0.0, beta2=0.9,
                             n_dis=1, loss="hinge"),
     }
     variants = {

@@ -20,6 +20,9 @@ Class-conditional (``conditional=True``, as StyleGAN2-ADA): the one-hot label is
 Official code: https://github.com/NVlabs/stylegan2-ada-pytorch (training/networks.py, loss.py, train.py cifar spec).
 Checked once against it: with copied weights (noise strengths 0), G and D outputs, unconditional and conditional,
 equal its Generator/Discriminator (fused modconv, reference upfirdn2d) to 4e-6; the resampling ops match exactly.
+
+``tiny`` is capacity-matched with the other models' tiny presets (trainable G and D each within a factor 1.5 across
+models, tests/test_capacity.py): channel_max 32, z = w = 96; at 1 channel 32x32 G 118,155 / D 81,537 trainable.
 """
 from __future__ import annotations
 
@@ -251,9 +254,9 @@ class StyleGAN2(GAN):
                                  beta1=0.0, beta2=0.99 ** _D_RATIO, g_betas=(0.0, 0.99 ** _G_RATIO),
                                  loss="nonsat", r1_gamma=0.01,
                                  reg_interval=D_REG_INTERVAL, ema_kimg=500.0, ema_rampup=0.05),
-        # same mechanisms (mapping, modulation/demodulation, noise, skip G, mbstd, lazy R1, EMA), 16 channels,
-        # z = w = 64, minibatch-std group 4
-        "tiny": StyleGAN2Config(z_dim=64, w_dim=64, channel_max=16, mbstd_group=4, batch_size=32,
+        # same mechanisms (mapping, modulation/demodulation, noise, skip G, mbstd, lazy R1, EMA), capacity-matched:
+        # 32 channels, z = w = 96, minibatch-std group 4
+        "tiny": StyleGAN2Config(z_dim=96, w_dim=96, channel_max=32, mbstd_group=4, batch_size=32,
                                 lr_g=0.0025 * _G_RATIO, lr_d=0.0025 * _D_RATIO, beta1=0.0, beta2=0.99 ** _D_RATIO,
                                 g_betas=(0.0, 0.99 ** _G_RATIO), loss="nonsat", r1_gamma=0.01,
                                 reg_interval=D_REG_INTERVAL, ema_kimg=500.0, ema_rampup=0.05),

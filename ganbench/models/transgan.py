@@ -33,6 +33,10 @@ torch's RNG, not Python's. (4) ``tiny`` (CPU scale) trains G at 5e-4 and D at 1e
 and a 10 kimg run at the official rates did not lower fd_domain (32.2 -> 36.9 at 6 kimg, samples still noise).
 The G EMA needs no change: the shared trainer, like ``functions.py``, applies beta = 0.5^(D batch / half-life) once
 per G step with the half-life capped at 0.1 x real images seen.
+
+``tiny`` is capacity-matched with the other models' tiny presets (trainable G and D each within a factor 1.5 across
+models, tests/test_capacity.py): G dim 64/16/4, depths 1/1/1, z 16; D dim 48, depth 1; at 1 channel 32x32 G 145,491
+/ D 87,408 trainable. Token counts are the paper's (64/256/1024 in G; 256, 64 + cls in D).
 """
 from __future__ import annotations
 
@@ -177,13 +181,14 @@ class TransGAN(GAN):
         # exps/cifar_train.py (v2): latent 256, gf_dim 1024, g_depth 5,4,2, df_dim 384, d_depth 3, 4 heads,
         # patch 2, n_critic 4, dis_bs 64 / gen_bs 128, ema_kimg 500 + warm-up 0.1.
         "paper": TransGANConfig(z_dim=256, batch_size=64, n_dis=4, ema_kimg=500.0, **_recipe),
-        # Card's tiny config: gf 128 (128/32/8), depths 2/1/1, 2 heads, latent 64; D 64 (48 + 16), depth 1, n_dis 2.
-        # D batch 16 (official per-GPU batch is 8) and G batch = D batch: the 1024-token 32x32 stage dominates the
-        # CPU cost. lr 5e-4 (G) / 1e-3 (D) instead of 1e-4: at 1e-4 the critic barely moves within a few kimg (see
-        # the docstring). Same 32x32 top stage, so the same band widths; the mask is gone at 10 kimg.
+        # Capacity-matched with the other models' tiny presets: gf 64 (64/16/4), depths 1/1/1, 2 heads, latent 16
+        # (the z -> 8x8 x gf linear is most of a small G); D 48 (36 + 12), depth 1, n_dis 2. Same token counts as
+        # the paper. D batch 16 (official per-GPU batch is 8) and G batch = D batch: the 1024-token 32x32 stage
+        # dominates the CPU cost. lr 5e-4 (G) / 1e-3 (D) instead of 1e-4: at 1e-4 the critic barely moves within a
+        # few kimg (see the docstring). Same 32x32 top stage, so the same band widths; the mask is gone at 10 kimg.
         "tiny": TransGANConfig(**{**_recipe, **dict(
-            z_dim=64, batch_size=16, n_dis=2, g_batch_ratio=1, lr_g=5e-4, lr_d=1e-3, ema_kimg=10.0, g_dim=128,
-            g_depths=(2, 1, 1), g_heads=2, d_dim=64, d_depth=1, d_heads=2, local_kimg=(2.5, 5.0, 7.5, 10.0))}),
+            z_dim=16, batch_size=16, n_dis=2, g_batch_ratio=1, lr_g=5e-4, lr_d=1e-3, ema_kimg=10.0, g_dim=64,
+            g_depths=(1, 1, 1), g_heads=2, d_dim=48, d_depth=1, d_heads=2, local_kimg=(2.5, 5.0, 7.5, 10.0))}),
     }
     variants = {
         "default": {},
