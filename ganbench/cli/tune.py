@@ -8,6 +8,7 @@ over seeds at the last evaluation. The selection goes to ``<results>/<suite>/sel
 from __future__ import annotations
 
 import json
+import math
 import sys
 from pathlib import Path
 
@@ -17,23 +18,28 @@ from . import cli
 from ..errors import GanbenchError
 
 
+def _same(a, b) -> bool:
+    return a == b or (isinstance(a, (int, float)) and isinstance(b, (int, float)) and math.isclose(a, b, rel_tol=1e-9))
+
+
 def select(root: Path, suite) -> "tuple[object, dict]":
     """(table of mean/std per model and grid point, {model: chosen point}) from the suite's finished runs."""
     import pandas as pd
     import yaml
 
     from .. import results
+    from ..runner import resolve_point
 
-    names = {json.dumps(sorted(v.items()), default=str): k for k, v in suite.grid.items()}
     rows = []
     for run_dir in sorted((root / suite.name).glob("*/")):
         if not (run_dir / "config.yaml").exists() or results.read_status(run_dir).get("status") != "complete":
             continue
         spec = yaml.safe_load((run_dir / "config.yaml").read_text())["spec"]
         over = dict(spec.get("overrides") or [])
-        point = next((n for key, n in names.items() if all(over.get(k) == v for k, v in json.loads(key))), None)
+        point = next((n for n, p in suite.grid.items()
+                      if all(_same(over.get(k), v) for k, v in resolve_point(spec["model"], p).items())), None)
         m = pd.read_csv(run_dir / "metrics.csv")
-        m = m[m.metric == suite.select_by]
+        m = m[m.preset_name == suite.select_by]
         if point is None or m.empty:
             continue
         last = m[m.images_seen == m.images_seen.max()]

@@ -1,0 +1,55 @@
+"""The shared tuning grid: every model gets the same points (multiples of its paper recipe), and ``ganbench tune``
+picks each model's point by the held-out metric."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from ganbench.cli import main
+from ganbench.errors import GanbenchError
+from ganbench.models.base import MODELS, resolve_config
+from ganbench.runner import expand, resolve_point
+from ganbench.suites import load_suite
+
+
+def test_tune_suite_gives_every_model_the_same_grid(tmp_path):
+    suite = load_suite("tune")
+    specs = expand(suite, results_root=tmp_path)
+    assert len(specs) == len(MODELS.names()) * len(suite.grid) * len(suite.seeds)
+    for m in MODELS.names():
+        paper = resolve_config(m, "paper")
+        got = sorted(dict(s.overrides)["lr_g"] / paper.lr_g for s in specs if s.model == m)
+        assert got == pytest.approx([1, 3, 10]), m
+        assert {s.kimg for s in specs if s.model == m} == {suite.kimg}
+    assert suite.select_by in suite.metrics and suite.select_by.endswith("_test")  # held out: not the FD reference
+
+
+def test_multiplier_resolves_against_the_paper_preset():
+    assert resolve_point("transgan", {"lr_g": "x3", "lr_d": "x10"}) == {"lr_g": 3e-4, "lr_d": 1e-3}
+    assert resolve_point("dcgan", {"n_dis": 2}) == {"n_dis": 2}
+    with pytest.raises(GanbenchError, match="x<number>"):
+        resolve_point("dcgan", {"lr_g": "xx"})
+    with pytest.raises(GanbenchError, match="no number"):
+        resolve_point("dcgan", {"nonexistent": "x2"})
+
+
+def test_tune_trains_and_selects(tmp_path, capsys):
+    """Two points on tiny DCGAN, 1 kimg each: lr x0 cannot learn, so x1 must be chosen."""
+    suite = tmp_path / "t.yaml"
+    suite.write_text("name: t\npreset: tiny\nkimg: 1\neval_every_kimg: 1\nmetrics: [fd_domain2k_test]\n"
+                     "select_by: fd_domain2k_test\nseeds: [0]\nruns: [{model: dcgan}]\n"
+                     "grid: {frozen: {lr_g: x0.000001, lr_d: x0.000001}, lr_x1: {lr_g: x1, lr_d: x1}}\n")
+    main(["tune", "--suite", str(suite), "--results-root", str(tmp_path / "r")])
+    sel = json.loads((tmp_path / "r" / "t" / "selection.json").read_text())
+    assert sel["chosen"]["dcgan"]["point"] == "lr_x1"
+    vals = {r["point"]: r["mean"] for r in sel["table"]}
+    assert vals["lr_x1"] < vals["frozen"]
+    assert "| dcgan |" in (tmp_path / "r" / "t" / "selection.md").read_text()
+
+
+def test_grid_needs_select_by(tmp_path):
+    bad = tmp_path / "b.yaml"
+    bad.write_text("name: b\nruns: [{model: dcgan}]\ngrid: {a: {lr_g: x1}}\n")
+    with pytest.raises(GanbenchError, match="select_by"):
+        load_suite(str(bad))
