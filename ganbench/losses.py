@@ -8,6 +8,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from .attention import double_backward
 from .registry import Registry
 
 
@@ -42,10 +43,14 @@ def gradient_penalty(D: Callable[[Tensor], Tensor], real: Tensor, fake: Tensor) 
     """Two-sided WGAN-GP penalty E[(||grad D(x_hat)|| - 1)^2] on random interpolates (Gulrajani et al. 2017)."""
     eps = torch.rand(real.shape[0], 1, 1, 1, device=real.device, dtype=real.dtype)
     x = (eps * real + (1 - eps) * fake.detach()).requires_grad_(True)
-    return ((_grad(D(x), x).norm(2, dim=1) - 1) ** 2).mean()
+    with double_backward():  # D's attention in its twice-differentiable form
+        out = D(x)
+    return ((_grad(out, x).norm(2, dim=1) - 1) ** 2).mean()
 
 
 def r1_penalty(D: Callable[[Tensor], Tensor], real: Tensor) -> Tensor:
     """R1 = E[||grad D(x_real)||^2] (Mescheder et al. 2018); the caller multiplies by gamma/2."""
     x = real.detach().requires_grad_(True)
-    return _grad(D(x), x).pow(2).sum(1).mean()
+    with double_backward():
+        out = D(x)
+    return _grad(out, x).pow(2).sum(1).mean()

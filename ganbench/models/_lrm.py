@@ -21,6 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from ..attention import attention
 from .layers import SelfAttention
 
 
@@ -82,7 +83,10 @@ class SpatialLRM(nn.Module):
         b, c, hh, ww = h.shape
         if hh != self.size or ww != self.size:
             raise ValueError(f"SpatialLRM built for {self.size}x{self.size}, got {hh}x{ww}")
-        o = h.flatten(2) @ self.relation_weights(h)  # V w_n: (B, C, N)
+        # V w_n = sum_i alpha_ji w_i h_i: attention with values w_i h_i (SDPA, unscaled; no N x N kept)
+        q, k = self.q(h).flatten(2).transpose(1, 2), self.k(h).flatten(2).transpose(1, 2)  # B, N, C'
+        v = h.flatten(2).transpose(1, 2) * self.w  # B, N, C
+        o = attention(q[:, None], k[:, None], v[:, None], scale=1.0)[:, 0].transpose(1, 2)  # B, C, N
         return h + self.gamma * o.view(b, c, hh, ww)
 
 
@@ -107,7 +111,8 @@ class ChannelLRM(nn.Module):
 
     def forward(self, h: Tensor) -> Tensor:
         b, c, hh, ww = h.shape
-        o = self.relation_weights(h).transpose(1, 2) @ h.flatten(2)  # w_n^T V: (B, C, N)
+        q, k = self.q(h).flatten(2), self.k(h).flatten(2)  # B, C, N
+        o = attention(q[:, None], k[:, None], (self.w * h.flatten(2))[:, None], scale=1.0)[:, 0]  # w_n^T V: B, C, N
         return h + self.gamma * o.view(b, c, hh, ww)
 
 

@@ -11,14 +11,16 @@ dropout. Optional extras used by TransGAN v2/v1:
   initialisation of TransGAN v1 (``get_attn_mask`` in the v1 CIFAR model ``TransGAN_8_8_1``).
 
 ``fused=True`` computes attention with ``F.scaled_dot_product_attention`` (no N x N matrix kept for backward: the
-generator's 32x32 stage has 1024 tokens); the discriminator uses the explicit form because WGAN-GP needs a second
-derivative, which the fused kernels do not provide.
+generator's 32x32 stage has 1024 tokens), in G and in D; inside the WGAN-GP pass (``ganbench.attention.double_backward``)
+it falls back to the explicit form, since the fused kernels have no second derivative.
 """
 from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+
+from ..attention import attention
 
 
 def relative_position_index(side: int) -> Tensor:
@@ -98,7 +100,7 @@ class Attention(nn.Module):
         q, k, v = self._qkv(x)
         bias = self.logit_bias(n, x.device, x.dtype)
         if self.fused:
-            out = F.scaled_dot_product_attention(q, k, v, attn_mask=bias, scale=self.scale)
+            out = attention(q, k, v, bias, self.scale)  # explicit inside losses' double_backward()
         else:
             logits = (q @ k.transpose(-2, -1)) * self.scale
             out = (logits if bias is None else logits + bias).softmax(dim=-1) @ v

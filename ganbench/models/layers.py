@@ -6,6 +6,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.nn.utils import spectral_norm
 
+from ..attention import attention
+
 
 def sn(module: nn.Module, enabled: bool = True) -> nn.Module:
     """Spectral normalisation (Miyato et al. 2018), one power iteration per forward, as SNGAN/SAGAN/BigGAN."""
@@ -36,9 +38,9 @@ class SelfAttention(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         b, c, h, w = x.shape
-        theta = self.theta(x).flatten(2)  # b, c/8, hw
-        phi = F.max_pool2d(self.phi(x), 2).flatten(2)  # b, c/8, hw/4
-        g = F.max_pool2d(self.g(x), 2).flatten(2)  # b, c/2, hw/4
-        beta = torch.softmax(theta.transpose(1, 2) @ phi, dim=-1)  # b, hw, hw/4
-        o = (g @ beta.transpose(1, 2)).view(b, c // 2, h, w)
+        theta = self.theta(x).flatten(2).transpose(1, 2)[:, None]  # b, 1, hw, c/8
+        phi = F.max_pool2d(self.phi(x), 2).flatten(2).transpose(1, 2)[:, None]  # b, 1, hw/4, c/8
+        g = F.max_pool2d(self.g(x), 2).flatten(2).transpose(1, 2)[:, None]  # b, 1, hw/4, c/2
+        o = attention(theta, phi, g, scale=1.0)[:, 0]  # softmax(theta^T phi) g^T: b, hw, c/2 (SDPA, unscaled)
+        o = o.transpose(1, 2).reshape(b, c // 2, h, w)
         return x + self.gamma * self.o(o)

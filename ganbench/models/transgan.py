@@ -136,7 +136,7 @@ class Discriminator(nn.Module):
             raise GanbenchError(f"transgan: resolution {resolution} must be divisible by 2 x patch_size {p}")
         da = 3 * d // 4
         block = lambda dim, side: Block(dim, cfg.d_heads, cfg.mlp_ratio, side if cfg.rel_pos else 0,  # noqa: E731
-                                        cfg.d_noise, fused=False)  # explicit attention: GP needs double backward
+                                        cfg.d_noise)  # explicit only in the GP pass
         self.from_rgb_1 = nn.Conv2d(in_ch, da, p, p)
         self.from_rgb_2 = nn.Conv2d(in_ch, d - da, 2 * p, 2 * p)
         self.pos_1 = nn.Parameter(torch.zeros(1, self.side ** 2, da))
@@ -144,7 +144,7 @@ class Discriminator(nn.Module):
         self.cls_token = nn.Parameter(torch.zeros(1, 1, d))
         self.blocks_1 = nn.Sequential(*[block(da, self.side) for _ in range(cfg.d_depth)])
         self.blocks_2 = nn.Sequential(*[block(d, self.side // 2) for _ in range(cfg.d_depth)])
-        self.last = Block(d, cfg.d_heads, cfg.mlp_ratio, 0, cfg.d_noise, fused=False)
+        self.last = Block(d, cfg.d_heads, cfg.mlp_ratio, 0, cfg.d_noise)
         self.norm = nn.LayerNorm(d)
         self.head = nn.Linear(d, 1)
         for m in self.modules():
@@ -216,12 +216,17 @@ class TransGAN(GAN):
         # Real images shown to D so far: drives the local-init mask, and is saved with the model so that a
         # restored checkpoint samples with the right mask.
         self.register_buffer("local_clock", torch.zeros((), dtype=torch.long))
+        self._clock = 0  # host copy of local_clock: reading the buffer would sync a GPU in every loss and sample
+        self.register_load_state_dict_post_hook(lambda module, keys: module._sync_clock())
+
+    def _sync_clock(self) -> None:
+        self._clock = int(self.local_clock)  # once per checkpoint load
 
     # ---- locality-aware attention initialisation ----------------------------------------------------------------
     def local_width(self, images_seen: int | None = None) -> int | None:
         """Band half-width at ``images_seen`` (default: the model's clock); None once the mask is removed."""
         c = self.cfg
-        seen = int(self.local_clock) if images_seen is None else images_seen
+        seen = self._clock if images_seen is None else images_seen
         if c.local_init:
             for w, kimg in zip(c.local_widths, c.local_kimg):
                 if seen < kimg * 1000:
@@ -230,6 +235,7 @@ class TransGAN(GAN):
 
     def set_images_seen(self, images_seen: int) -> None:
         self.local_clock.fill_(images_seen)
+        self._clock = images_seen
         self._apply_band(self.G)
 
     def _apply_band(self, G: nn.Module) -> None:
