@@ -73,8 +73,14 @@ def _common(f):
               help="also log losses, metrics, sample grids and the config to RUN/tensorboard/ (extra [tensorboard])")
 @click.option("--log-every", default=50, show_default=True, type=int, help="with --log: G steps between losses")
 @_common
+@click.option("--precision", type=click.Choice(["fp32", "bf16", "fp16"]), default=None,
+              help="autocast dtype of the training step [default: the preset's, fp32]")
+@click.option("--compile", "compile_", is_flag=True, default=None, help="torch.compile G and D")
+@click.option("--channels-last", is_flag=True, default=None, help="NHWC memory format")
+@click.option("--tf32", type=click.Choice(["off", "on"]), default=None, help="TF32 policy on CUDA [default: off]")
 def train(model, dataset, preset, variant, kimg, seed, eval_every, metrics, resolution, channels, conditional, sets,
-          out, log_to, log_every, device, data_root, results_root, quiet) -> None:
+          out, log_to, log_every, device, data_root, results_root, quiet, precision, compile_, channels_last,
+          tf32) -> None:
     """Train one model through the shared trainer (resumes if the run directory holds a checkpoint)."""
     from .. import results
     from ..training import TrainSpec
@@ -83,6 +89,8 @@ def train(model, dataset, preset, variant, kimg, seed, eval_every, metrics, reso
     overrides = parse_overrides(list(sets))
     if conditional:
         overrides["conditional"] = True
+    run_options = {"precision": precision, "compile": compile_, "channels_last": channels_last, "tf32": tf32}
+    overrides.update({k: v for k, v in run_options.items() if v is not None})  # config fields, in config.yaml
     spec = TrainSpec(model=model, preset=preset, variant=variant, dataset=dataset, data_root=data_root,
                      resolution=resolution, channels=channels, kimg=kimg, seed=seed, eval_every_kimg=eval_every,
                      metrics=_csv(metrics) or (), overrides=overrides, device=device)
