@@ -1,0 +1,46 @@
+"""``ganbench profile``: the cost of one training iteration of a model (img/s, achieved GFLOP/s, top operators)."""
+from __future__ import annotations
+
+import json
+
+import click
+
+from ..config import parse_overrides
+from . import cli
+
+
+@cli.command()
+@click.option("--model", required=True, help="a registered model (ganbench list models)")
+@click.option("--preset", default="tiny", show_default=True)
+@click.option("--variant", default="default", show_default=True)
+@click.option("--dataset", default="fashion-mnist", show_default=True)
+@click.option("--data-root", default=None, help="folder holding the dataset files")
+@click.option("--device", default="cpu", show_default=True, help="cpu, cuda, cuda:N or auto")
+@click.option("--iters", default=3, show_default=True, type=click.IntRange(1), help="timed training iterations")
+@click.option("--top", default=10, show_default=True, type=click.IntRange(0), help="operators listed (0: none)")
+@click.option("--precision", type=click.Choice(["fp32", "bf16", "fp16"]), default=None)
+@click.option("--channels-last", is_flag=True, default=None)
+@click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="override a model config field")
+@click.option("--json", "as_json", is_flag=True, help="print the result as one JSON object")
+def profile(model, preset, variant, dataset, data_root, device, iters, top, precision, channels_last, sets,
+            as_json) -> None:
+    """Time one training iteration (n_dis D steps + 1 G step at the preset's batch) after a warm-up one."""
+    from ..training.step_profile import profile_model
+
+    overrides = parse_overrides(list(sets))
+    overrides.update({k: v for k, v in {"precision": precision, "channels_last": channels_last}.items()
+                      if v is not None})
+    r = profile_model(model, preset, variant, dataset, device, iters, overrides, data_root, top)
+    if as_json:
+        click.echo(json.dumps(r))
+        return
+    click.echo(f"{model} {preset}/{variant} on {r['dataset']} ({r['device']}, {r['precision']}, batch "
+               f"{r['batch_size']} x {r['n_dis']} D steps, {iters} iterations after 1 warm-up)")
+    click.echo(f"  {r['img_per_s']:.1f} img/s (real images shown to D per second)")
+    click.echo(f"  {r['gflop_per_iter']:.2f} GFLOP per iteration (fwd + bwd of G and D), {r['gflop_per_s']:.1f} "
+               f"GFLOP/s achieved = {100 * r['fraction_of_matmul']:.1f}% of the measured {r['matmul_gflop_per_s']:.0f}"
+               " GFLOP/s fp32 matmul rate")
+    if r["top_ops"]:
+        click.echo("  top operators by self time (one iteration, torch.profiler):")
+        for o in r["top_ops"]:
+            click.echo(f"    {o['op']:42s} {o['self_ms']:9.1f} ms {100 * o['share']:5.1f}%  {o['calls']} calls")
