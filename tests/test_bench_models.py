@@ -1,0 +1,48 @@
+"""One training iteration (n_dis D steps + one G step, the trainer's hot path) per model at the convergence suite's
+preset (tiny, Fashion-MNIST, CPU, the preset's batch).
+
+Default run (benchmarking disabled by addopts): one iteration per model, losses finite. With ``--benchmark-enable``,
+each attention model is also timed with the reference math (explicit softmax attention everywhere, i.e. the code
+before SDPA), in the same process and group, so the ratio of the means is the speed-up measured under the same load:
+``pytest tests/test_bench_models.py --benchmark-enable -p no:cacheprovider``."""
+from __future__ import annotations
+
+import pytest
+import torch
+
+from ganbench.attention import double_backward
+from ganbench.models import MODELS
+from ganbench.training.step_profile import make_loop
+
+ATTENTION_MODELS = ("sagan", "biggan", "lrm_gan", "transgan")
+
+
+def _iteration(loop, reference: bool):
+    if reference:
+        with double_backward():  # the explicit attention everywhere: the pre-SDPA computation
+            return loop.iteration()
+    return loop.iteration()
+
+
+@pytest.mark.parametrize("model", MODELS.names())
+def test_bench_train_iteration(benchmark, model):
+    benchmark.group = f"train-iteration-{model}-tiny"
+    torch.manual_seed(0)
+    loop = make_loop(model, "tiny", dataset="fashion-mnist")
+    if not benchmark.disabled:
+        loop.iteration()  # warm-up
+    logs = benchmark.pedantic(_iteration, args=(loop, False), rounds=1 if benchmark.disabled else 3)
+    assert logs and all(bool(torch.isfinite(v).all()) for v in logs.values()), logs
+    assert loop.st.images_seen == loop.cfg.n_dis * loop.cfg.batch_size * (1 if benchmark.disabled else 4)
+
+
+@pytest.mark.parametrize("model", ATTENTION_MODELS)
+def test_bench_train_iteration_reference_attention(benchmark, model):
+    if benchmark.disabled:
+        pytest.skip("reference timing only with --benchmark-enable")
+    benchmark.group = f"train-iteration-{model}-tiny"
+    torch.manual_seed(0)
+    loop = make_loop(model, "tiny", dataset="fashion-mnist")
+    _iteration(loop, True)
+    logs = benchmark.pedantic(_iteration, args=(loop, True), rounds=3)
+    assert all(bool(torch.isfinite(v).all()) for v in logs.values())
