@@ -8,6 +8,8 @@ tiny runs of 3 kimg with two fd_domain2k_train evaluations each (one thread)."""
 from __future__ import annotations
 
 import dataclasses
+import os
+from pathlib import Path
 
 import pytest
 import torch
@@ -22,11 +24,16 @@ SPREAD = (0, 1, 2, 3, 4, 5)
 
 @pytest.fixture(scope="module")
 def gate(tmp_path_factory):
+    """A baseline made here, or (GANBENCH_GATE_BASELINE=F GANBENCH_GATE_RESULTS=D) one made by
+    ``ganbench regress --baseline F --update --spread-seeds 0,1,2,3,4,5 --results D`` (its runs in D are read)."""
+    made = os.environ.get("GANBENCH_GATE_BASELINE")
+    if made:
+        return Path(os.environ["GANBENCH_GATE_RESULTS"]), Path(made)
     d = tmp_path_factory.mktemp("gate")
     base = d / "ci-quick.json"
     b = regress.update_baseline(base, d / "results", SPREAD, suite="ci-quick", rerun=False)
     assert any(c["gated"] for c in b["checks"])
-    return d, base
+    return d / "results", base
 
 
 def _lr_tenth(mp):
@@ -55,7 +62,7 @@ def _saturating_loss(mp):
 @pytest.mark.parametrize("plant", [_lr_tenth, _broken_layer, _saturating_loss], ids=["lr_x0.1", "broken_layer",
                                                                                       "saturating_loss"])
 def test_gate_fails_on_planted_regression(gate, plant, monkeypatch, tmp_path):
-    d, base = gate
+    _, base = gate
     plant(monkeypatch)
     cmp = regress.check(base, tmp_path / "results")
     print(cmp.table())
@@ -65,8 +72,8 @@ def test_gate_fails_on_planted_regression(gate, plant, monkeypatch, tmp_path):
 @pytest.mark.slow
 @pytest.mark.parametrize("seeds", [None, (3, 4, 5), (6, 7, 8)], ids=["own_seeds", "seeds_3-5", "seeds_6-8"])
 def test_gate_passes_unchanged_rerun(gate, seeds, tmp_path):
-    d, base = gate
-    root = tmp_path / "results" if seeds != (3, 4, 5) else d / "results"  # 3-5: the spread runs, read back
+    made, base = gate
+    root = tmp_path / "results" if seeds != (3, 4, 5) else made  # 3-5: the spread runs, read back
     cmp = regress.check(base, root, seeds=seeds, rerun=seeds is None, reuse=seeds == (3, 4, 5))
     print(cmp.table())
     assert cmp.ok, cmp.table()
