@@ -43,7 +43,7 @@ def test_fmnist_cnn_accuracy_matches_record(fm_test):
     meta = json.loads(fmnist_cnn.WEIGHTS.with_suffix(".json").read_text())
     assert meta["sha256"] == fmnist_cnn.SHA256
     acc = fmnist_cnn.accuracy(fmnist_cnn.load(), fm_test.images, fm_test.labels)
-    assert acc >= 0.92
+    assert acc >= 0.90  # v2 trades ~2.5 points of accuracy for corruption robustness (see fmnist_cnn docstring)
     assert acc == pytest.approx(meta["test_accuracy"], abs=2e-3)  # recorded on another CPU / torch build
 
 

@@ -106,8 +106,8 @@ def load(path: Path = WEIGHTS, sha256: str | None = SHA256) -> FmnistCNN:
 @register_extractor
 class FmnistCnnExtractor(Extractor):
     name = "fmnist-cnn"
-    description = ("Fashion-MNIST domain CNN trained by ganbench (4 conv stages, 99k params, 93.0% test "
-                   "accuracy): 128-d pooled features, 10-class logits; the fast default for CPU convergence curves")
+    description = ("corruption-robust Fashion-MNIST domain CNN trained by ganbench (4 conv stages, 99k params, "
+                   "90.6% test accuracy, passes the disturbance ladder): 128-d pooled features, 10-class logits; the fast default for CPU convergence curves")
     preprocessing = "uint8; RGB mean to grey; antialiased bilinear to 32x32 if needed; x/127.5-1"
     layers = {"pool": 128, "logits": 10}
     metric_names = {"fd": "fd_domain", "kid": "kid_domain", "is": "is_domain", "precision": "precision_domain",
