@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from test_report_fixture import make_results, write_published
+from test_report_fixture import make_results, validation, write_published
 
 from ganbench.report import build_report
 
@@ -29,7 +29,8 @@ def rendered(tmp_path_factory):
     d = tmp_path_factory.mktemp("report")
     root = make_results(d / "results")
     out = d / "out"
-    written = build_report(root, out, ["md", "latex", "html"], published=write_published(d / "published.yaml"))
+    written = build_report(root, out, ["md", "latex", "html"], published=write_published(d / "published.yaml"),
+                           validation=validation)
     return out, written
 
 
@@ -48,26 +49,29 @@ def test_report_content(rendered):
     """What the golden file must show, stated explicitly."""
     out, written = rendered
     md = written["md"].read_text()
-    # best in bold, direction from the preset (lower FD is better), mean ± std over seeds
-    assert "| projected_gan | complete | 0, 1 | 2.05 | **15.50 ± 0.71** |" in md
-    assert "| dcgan | complete | 0, 1 | 2.05 | 26.00 ± 1.41 |" in md
-    # a diverged seed is counted and left out; a failed run is shown as failed
-    assert "| biggan | 1 complete, 1 diverged at 1.02 kimg | 0, 1 | 2.05 | 35.00 |" in md
+    # rank groups (Welch + Holm), direction from the preset (lower FD is better), mean ± 95% t-interval over seeds
+    # (t(0.975, 1) = 12.706; std of (15, 16) = 0.707 -> 12.706 * 0.707 / sqrt(2) = 6.35)
+    assert "| projected_gan [2] | complete | 0, 1 | 2.05 | **15.50 ± 6.35 (A)** |" in md
+    assert "| dcgan | complete | 0, 1 | 2.05 | 26.00 ± 12.71 (B) |" in md
+    # a diverged seed is counted and left out (one complete seed: not tested); a failed run is shown as failed
+    assert "| biggan | 1 complete, 1 diverged at 1.02 kimg | 0, 1 | 2.05 | 35.00 (n=1) |" in md
     assert re.search(r"\| transgan \| 1 failed \| 0 \| — \| failed \| failed \|", md)
     assert "RuntimeError: out of memory" in md
     # the LRM ablation in the paper's shape, IT from the efficiency runs
-    for label in ("| Ours | **20.00** | 1.20 |", "| w/o Meta |", "| w/o LRM |", "| w/ Residual |", "| w/ SA |"):
+    for label in ("| Ours | 20.00 | 1.20 |", "| w/o Meta |", "| w/o LRM |", "| w/ Residual |", "| w/ SA |"):
         assert label in md
     # shared backbone flagged, deviations noted, captions state dataset/extractor/samples/images/device
-    assert "5.50 ± 0.71 †" in md and "† projected_gan: the discriminator is built on" in md
-    assert "Deviations of lrm_gan from the paper/official code: Meta-data network" in md
+    assert "5.50 ± 6.35 † (A)" in md and "† projected_gan: the discriminator is built on" in md
+    assert "[1] lrm_gan: Meta-data network" in md and md.count("Meta-data network is EfficientNet") == 1
+    assert "Metric validation: fmnist-cnn PASS (ladder of 2026-01-01" in md
+    assert "Metric validation: effnet-lite0 not validated" in md
     assert md.count("fashion-mnist (train split, 60,000 images), 32×32, 1 channel") >= 5
     assert "2,000 generated vs 60,000 train images" in md and "Device: cpu: Test CPU x2" in md
     # convergence: t-interval over 2 seeds (t(0.975, 1) = 12.706; std of (25, 27) = 1.414 -> 12.71)
     assert "26.00 ± 12.71" in md
     # paper vs ours: published value next to ours with the protocol differences
     assert "dataset CIFAR-10 → fashion-mnist; features Inception-v3 → fmnist-cnn" in md
-    assert "| lrm_gan | — | — | not retrieved |" in md
+    assert "| lrm_gan [1] ‡ | — | — | not retrieved |" in md
     for f in re.findall(r"\]\(([^)]+\.png)\)", md):
         assert (out / f).is_file()
 

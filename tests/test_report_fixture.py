@@ -131,6 +131,15 @@ PUBLISHED = {"models": {
 }}
 
 
+VALIDATIONS = {"fmnist-cnn": {"extractor": "fmnist-cnn", "passed": True, "date": "2026-01-01",
+                              "command": "ganbench validate-metric fmnist-cnn", "families": {"blur": {"passed": True}}}}
+
+
+def validation(extractor: str) -> dict | None:
+    """A fixed metric-validation reader (the golden files must not depend on the committed ladder results)."""
+    return VALIDATIONS.get(extractor)
+
+
 def write_published(path: Path) -> Path:
     path.write_text(yaml.safe_dump(PUBLISHED, sort_keys=False))
     return path

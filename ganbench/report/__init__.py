@@ -6,16 +6,20 @@ tables (LRM GAN in its paper's layout: Ours / w/o Meta / w/o LRM / w/ Residual /
 NoP-D; a generic per-model table for the other ablation suites), convergence (best/final value, images seen and
 wall-clock to reach thresholds, 95% t-intervals over seeds), efficiency (parameters, FLOPs, time for 100 images),
 published numbers next to ours (``baselines/published.yaml``) with the protocol differences, runs that did not
-complete, seaborn plots and the latest sample grid of every run. Every caption names the dataset, resolution,
-extractor, sample counts, images seen and device; deviations recorded in the runs' configs and shared-backbone
-warnings (an extractor inside a model's discriminator) are attached as notes.
+complete, the models' deviations (one entry per model, referenced from the tables by [n]), seaborn plots and the
+latest sample grid of every run. Every caption names the dataset, resolution, extractor, sample counts, images seen
+and device; values are mean ± 95% t-interval over seeds, with rank groups from Welch's t-tests and Holm correction
+(``stats``; group A bold only when the tests separate it; one seed: no ranking). Notes carry shared-backbone warnings
+(†) and the ‡ mark of models that draw real images at sampling time; the header names each extractor's metric
+validation (``ganbench validate-metric``). Without efficiency runs the efficiency tables are replaced by one line
+saying how to get them.
 
 The text output depends only on the results (no dates, no absolute paths), so reports diff cleanly.
 """
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 import yaml
 
@@ -24,7 +28,8 @@ from ..io import write_text
 from . import fmt
 from .document import Report, Section
 from .groups import groups as make_groups
-from .load import ResultSet, load
+from .load import ResultSet, load, load_validation
+from .marks import Marks
 from .tables import (EfficiencyIndex, ablation_tables, convergence_tables, efficiency_tables, main_table,
                      paper_tables, status_table)
 
@@ -50,7 +55,33 @@ def load_published(path: Path | None) -> dict[str, Any] | None:
     return data
 
 
-def _intro(rs: ResultSet, root: Path) -> list[str]:
+EFFICIENCY_HOWTO = ("Efficiency (parameters, FLOPs, time to generate images) was not measured: run `ganbench run "
+                    "--suite efficiency` (the report reads an `efficiency` folder next to the results folder, or "
+                    "`--efficiency DIR`).")
+
+
+def validation_lines(rs: ResultSet, loader: Callable[[str], dict | None] = load_validation) -> list[str]:
+    """One line per feature extractor the training suites use: its disturbance-ladder verdict."""
+    rows = rs.rows
+    out = []
+    for ext in sorted(rows["extractor"].dropna().unique()) if len(rows) else []:
+        suites = fmt.join(sorted(rows.loc[rows["extractor"] == ext, "suite"].dropna().unique()))
+        v = loader(ext)
+        if v is None:
+            verdict = "not validated (no `ganbench validate-metric` result)"
+        elif "unreadable" in v:
+            verdict = f"not validated (validation file unreadable: {v['unreadable']})"
+        else:
+            fams = v.get("families") or {}
+            failed = sorted(f for f, r in fams.items() if isinstance(r, dict) and not r.get("passed"))
+            cmd = f", `{v['command']}`" if v.get("command") else ""
+            verdict = (f"{'PASS' if v.get('passed') else 'FAIL'} (ladder of {v.get('date', 'unknown date')}{cmd}"
+                       + (f"; failed families: {', '.join(failed)}" if failed else "") + ")")
+        out.append(f"Metric validation: {ext} {verdict}; used by suite{'s' if ',' in suites else ''} {suites}.")
+    return out
+
+
+def _intro(rs: ResultSet, root: Path, loader: Callable[[str], dict | None] = load_validation) -> list[str]:
     runs = rs.runs
     counts = runs["status"].value_counts().to_dict()
     states = ", ".join(f"{counts[s]} {s}" for s in sorted(counts))
@@ -63,27 +94,37 @@ def _intro(rs: ResultSet, root: Path) -> list[str]:
             f"Devices: {devices}. Code versions (git commit of each run): {commits}.",
             "Numbers are read from each run's metrics.csv at its final evaluation unless a caption says otherwise; "
             "FD-type metrics with different extractors or sample counts are not comparable with each other or "
-            "with published FIDs."]
+            "with published FIDs."] + validation_lines(rs, loader)
 
 
 def build(root: Path, out: Path, published: dict[str, Any] | None = None, extra_roots: Iterable[Path] = (),
-          thresholds: dict[str, list[float]] | None = None, plots: bool = True) -> Report:
-    """Read the results and assemble the report (figures are written into ``out``)."""
+          thresholds: dict[str, list[float]] | None = None, plots: bool = True,
+          validation: Callable[[str], dict | None] = load_validation) -> Report:
+    """Read the results and assemble the report (figures are written into ``out``); ``validation`` reads an
+    extractor's metric-validation result (default: the committed ganbench/metrics/weights/*.validation.json)."""
     root = Path(root)
     rs = load(root, list(extra_roots))
     if not len(rs.runs):
         raise GanbenchError(f"no runs found under {root}")
     gs = make_groups(rs)
     eff = EfficiencyIndex(rs)
+    marks = Marks.from_runs(rs.runs)
+    eff_tables = efficiency_tables(rs, marks)
+    paper = paper_tables(rs, gs, published, eff, marks)
+    paper_text = ["Published numbers come from other datasets, feature extractors, sample counts and training "
+                  "lengths; they are listed for orientation, not as a comparison."]
+    if published and not any(t.key == "paper-params" for t in paper) and paper:
+        paper_text.append("Parameter counts next to the published ones need the efficiency suite: run `ganbench run "
+                          "--suite efficiency`.")
     sections = [
-        Section("Main results", tables=[t for g in gs if (t := main_table(g, eff))]),
-        Section("Ablations", tables=[t for g in gs for t in ablation_tables(g, eff)]),
-        Section("Convergence", tables=[t for g in gs for t in convergence_tables(g, thresholds)]),
-        Section("Efficiency", tables=efficiency_tables(rs)),
-        Section("Paper vs ours", ["Published numbers come from other datasets, feature extractors, sample counts "
-                                  "and training lengths; they are listed for orientation, not as a comparison."],
-                paper_tables(rs, gs, published, eff)),
+        Section("Main results", tables=[t for g in gs if (t := main_table(g, eff, marks))]),
+        Section("Ablations", tables=[t for g in gs for t in ablation_tables(g, eff, marks)]),
+        Section("Convergence", tables=[t for g in gs for t in convergence_tables(g, thresholds, marks)]),
+        Section("Efficiency", [] if eff_tables else [EFFICIENCY_HOWTO], eff_tables),
+        Section("Paper vs ours", paper_text, paper),
     ]
+    dev = marks.section()
+    sections += [dev] if dev else []
     st = status_table(rs)
     sections.append(Section("Runs that did not complete", tables=[st] if st else []))
     if plots:
@@ -92,13 +133,14 @@ def build(root: Path, out: Path, published: dict[str, Any] | None = None, extra_
         sections.append(Section("Samples", ["The latest sample grid of every training run (the generator that "
                                             "was evaluated: the EMA copy where the model keeps one)."],
                                 figures=sample_figures(rs, out / "samples")))
-    sections = [s for s in sections if s.tables or s.figures]
-    return Report(f"ganbench report: {root.name}", _intro(rs, root), sections)
+    sections = [s for s in sections if s.tables or s.figures or s.title == "Efficiency" or s.title == "Deviations"]
+    return Report(f"ganbench report: {root.name}", _intro(rs, root, validation), sections)
 
 
 def build_report(root: Path, out: Path, formats: Iterable[str] = ("md", "latex", "html"),
                  published: Path | None | str = "default", efficiency: Iterable[Path] | None = None,
-                 thresholds: dict[str, list[float]] | None = None, plots: bool = True) -> dict[str, Path]:
+                 thresholds: dict[str, list[float]] | None = None, plots: bool = True,
+                 validation: Callable[[str], dict | None] = load_validation) -> dict[str, Path]:
     """Render the report of ``root`` into ``out``; returns {format: file}. ``published="default"`` uses
     baselines/published.yaml when it exists; ``efficiency`` None looks for an ``efficiency`` results folder next to
     ``root``."""
@@ -113,7 +155,8 @@ def build_report(root: Path, out: Path, formats: Iterable[str] = ("md", "latex",
         sib = root.parent / "efficiency"
         efficiency = [sib] if root.name != "efficiency" and sib.is_dir() and sib.resolve() != root.resolve() else []
     out.mkdir(parents=True, exist_ok=True)
-    report = build(root, out, load_published(Path(published)) if published else None, efficiency, thresholds, plots)
+    report = build(root, out, load_published(Path(published)) if published else None, efficiency, thresholds, plots,
+                   validation)
     written = {}
     for f in formats:
         name, kind = FORMATS[f]

@@ -169,8 +169,8 @@ class Finals:
 
     def cell(self) -> str:
         if self.values:
-            m, s = fmt.mean_std(self.values)
-            return fmt.pm(m, s)
+            m, hw = fmt.t_interval(self.values)
+            return fmt.pm(m, hw)
         if self.diverged:
             return "diverged"
         if self.other:

@@ -10,8 +10,8 @@ from .document import Figure, Report, Table
 _SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_", "{": r"\{",
             "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}"}
 _UNICODE = {"±": r"$\pm$", "×": r"$\times$", "↓": r"$\downarrow$", "↑": r"$\uparrow$", "†": r"\dag{}",
-            "≤": r"$\le$", "≥": r"$\ge$", "Δ": r"$\Delta$", "–": "--", "—": "---", "→": r"$\rightarrow$",
-            "…": r"\ldots{}", "’": "'"}
+            "‡": r"\ddag{}", "≤": r"$\le$", "≥": r"$\ge$", "Δ": r"$\Delta$", "–": "--", "—": "---",
+            "→": r"$\rightarrow$", "…": r"\ldots{}", "’": "'"}
 
 
 def escape(text: str) -> str:

@@ -18,7 +18,7 @@ from ..errors import GanbenchError
 RUN_FIELDS = ["key", "suite", "run", "dir", "task", "status", "reason", "images_seen", "wall_s", "model", "variant",
               "preset", "seed", "dataset", "split", "n_train", "resolution", "channels", "kimg", "eval_every_kimg",
               "params_g", "params_d", "params_g_frozen", "params_d_frozen", "deviations", "model_config", "device",
-              "git_commit", "sample", "sample_images", "timing", "n_images"]
+              "git_commit", "sample", "sample_images", "timing", "n_images", "sample_split"]
 
 
 @dataclass
@@ -97,6 +97,7 @@ def run_record(root: Path, d: Path) -> dict[str, Any]:
         "deviations": one_paragraph(str(cfg.get("deviations") or "")), "model_config": cfg.get("model_config"),
         "device": env.get("device"), "git_commit": env.get("git_commit"), "sample": sample,
         "sample_images": sample_images, "timing": cfg.get("timing"), "n_images": spec.get("n_images"),
+        "sample_split": cfg.get("sample_split") or data.get("sample_split") or spec.get("sample_split"),
     }
     rec["key"] = f"{rec['suite']}/{rec['run']}"
     return rec
@@ -135,3 +136,21 @@ def _fill_from_suite(runs: pd.DataFrame) -> None:
             vals = runs.loc[idx, col].dropna()
             if len(vals):
                 runs.loc[idx, col] = runs.loc[idx, col].fillna(vals.mode().iloc[0])
+
+
+def load_validation(extractor: str) -> dict[str, Any] | None:
+    """The committed disturbance-ladder result of an extractor (``ganbench validate-metric``), None if it was never
+    validated; an unreadable file reads as {"unreadable": reason}."""
+    try:
+        from ..metrics.validation import validation_path
+    except Exception:  # noqa: BLE001  (a report must render without the metric harness)
+        return None
+    import json
+    p = validation_path(extractor)
+    if not p.exists():
+        return None
+    try:
+        data = json.loads(p.read_text())
+    except (OSError, ValueError) as e:
+        return {"unreadable": f"{p.name}: {str(e).splitlines()[0]}"}
+    return data if isinstance(data, dict) else {"unreadable": f"{p.name}: not a JSON object"}

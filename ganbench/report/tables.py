@@ -1,9 +1,10 @@
 """The report's tables, built from the tidy results: main comparison, ablations (LRM GAN in its paper's shape, a
 generic per-model table otherwise), convergence, efficiency, paper vs ours, and the runs that did not complete.
 
-Conventions (stated in every caption): values are taken at the final evaluation of each run; main and ablation
-tables show mean ± sample std over complete seeds; convergence tables show mean ± the half-width of the 95%
-Student-t interval over seeds; best values are bold, the direction taken from each metric preset.
+Conventions (stated in every caption): values are taken at the final evaluation of each run; every table shows
+mean ± the half-width of the 95% Student-t interval over complete seeds (one seed: the value); rank groups come from
+Welch's t-tests with Holm correction (``stats.rank``) and only a group the tests separate is bold; the direction is
+taken from each metric preset. Model names carry marks (``marks.Marks``): [n] deviations, ‡ samples from real data.
 """
 from __future__ import annotations
 
@@ -17,11 +18,16 @@ from . import fmt
 from .document import Table
 from .groups import Finals, Group, MetricKey, seeds_text, shares_backbone, status_text
 from .load import ResultSet
+from .marks import Marks
+from .stats import ALPHA, METHOD, rank
 
 LRM_LABELS = {"default": "Ours", "no_meta": "w/o Meta", "no_lrm": "w/o LRM", "residual": "w/ Residual",
               "sa": "w/ SA"}
 PARAM_NAMES = ("params_g", "params_d", "params_g_frozen", "params_d_frozen")
 FROZEN_NOTE = "; Frozen: parameters with requires_grad off (pretrained or fixed random networks)"
+CI = ("mean ± half-width of the 95% Student-t confidence interval over complete seeds (scipy.stats.t; one seed: its "
+      "value, no interval)")
+NO_MARKS = Marks()
 
 
 # ---- shared pieces --------------------------------------------------------------------------------------------
@@ -35,24 +41,35 @@ def _devices(devs) -> str:
     return "; ".join(devs) if devs else "not recorded"
 
 
-def _best(table_rows: list[list[str]], means: list[float | None], col: int, higher: bool,
-          bold: set[tuple[int, int]]) -> None:
-    vals = [m for m in means if m is not None and not math.isnan(m)]
-    if len(vals) < 2:
+def _rank(table_rows: list[list[str]], values: list[list[float]], col: int, higher: bool,
+          bold: set[tuple[int, int]], label: str, said: list[str]) -> None:
+    """Rank groups of one metric column: "(A)"/"(B)"/"(n=1)" appended to the cells, group A bold when the tests
+    separate it; what was (not) claimed is appended to ``said``."""
+    r = rank(values, higher)
+    if not r.claimed:
+        said.append(f"{label}: no ranking is claimed ({r.reason}); nothing is bold.")
         return
-    best = max(vals) if higher else min(vals)
-    for i, m in enumerate(means):
-        if m is not None and m == best:
-            bold.add((i, col))
+    for i, grp in enumerate(r.groups):
+        if grp:
+            table_rows[i][col] += f" ({grp})"
+    bold |= {(i, col) for i in r.bold}
+    if not r.bold:
+        said.append(f"{label}: group A is not bold ({r.reason}).")
 
 
-def _model_notes(g_runs: pd.DataFrame, models: list[str], metrics: list[MetricKey]) -> list[str]:
-    """Deviations recorded in the runs' configs, and shared-backbone warnings for the metrics shown."""
-    notes = []
-    for m in models:
-        dev = [d for d in g_runs.loc[g_runs["model"] == m, "deviations"].dropna() if d]
-        if dev:
-            notes.append(f"Deviations of {m} from the paper/official code: {dev[0]}")
+def _rank_notes(said: list[str], n_cols: int) -> list[str]:
+    claimed = len(said) < n_cols or any("not bold" in s for s in said)
+    out = [f"Rank groups ({METHOD})." if claimed else ""]
+    if not claimed and n_cols:
+        out = [f"One complete seed per model (or fewer than two models with two or more): no ranking is claimed "
+               f"and nothing is bold; Welch's t-test (alpha {ALPHA:g}, Holm correction) needs two or more seeds."]
+    return [o for o in out if o] + [s for s in said if claimed]
+
+
+def _model_notes(g_runs: pd.DataFrame, models: list[str], metrics: list[MetricKey],
+                 marks: Marks = NO_MARKS) -> list[str]:
+    """Marks (deviations, sampling from real data) and shared-backbone warnings for the metrics shown."""
+    notes = marks.notes(models)
     for ext in sorted({mk.extractor for mk in metrics}):
         shared = sorted(shares_backbone(ext) & set(models))
         if shared:
@@ -129,11 +146,14 @@ class EfficiencyIndex:
         r = self.get(model, preset, variant)
         return fmt.seconds(r["it"][1]) if r and r["it"] else "—"
 
+    def has_it(self, keys: list[tuple[str, str, str]]) -> bool:
+        return any(k in self.by_key and self.by_key[k]["it"] for k in keys)
+
     def describe(self, keys: list[tuple[str, str, str]]) -> str:
         recs = [self.by_key[k] for k in keys if k in self.by_key and self.by_key[k]["it"]]
         if not recs:
-            return ("IT: no efficiency measurement found for these runs (run `ganbench run --suite efficiency` into "
-                    "the same results folder).")
+            return ("IT (time to generate images) is left out: no efficiency measurement found for these runs "
+                    "(run `ganbench run --suite efficiency` into the same results folder).")
         shapes = sorted({f"{int(r['channels'])}×{int(r['resolution'])}×{int(r['resolution'])}" for r in recs})
         n = sorted({r["it"][0][2:-2] for r in recs})
         return (f"IT: seconds to generate {'/'.join(n)} images (efficiency suite, randomly initialised weights, "
@@ -154,7 +174,7 @@ def main_entries(g: Group) -> list[tuple[str, str]]:
     return out
 
 
-def main_table(g: Group, eff: EfficiencyIndex) -> Table | None:
+def main_table(g: Group, eff: EfficiencyIndex, marks: Marks = NO_MARKS) -> Table | None:
     entries = main_entries(g)
     if not entries:
         return None
@@ -169,26 +189,29 @@ def main_table(g: Group, eff: EfficiencyIndex) -> Table | None:
     rows, means = [], [[] for _ in metrics]
     for (m, v), p in zip(entries, params):
         sub = g.subset(m, v)
-        cells = [m] + ([v] if show_variant else []) + [status_text(sub), seeds_text(sub), _kimg_range(sub)]
+        cells = ([m + marks.suffix(m)] + ([v] if show_variant else [])
+                 + [status_text(sub), seeds_text(sub), _kimg_range(sub)])
         for j, mk in enumerate(metrics):
             cell, f = _metric_cell(g, m, v, mk)
             cells.append(cell)
-            means[j].append(f.mean)
+            means[j].append(f.values)
         cells += [fmt.millions(p["params_g"]), fmt.millions(p["params_d"])]
         cells += [_frozen(p)] if frozen else []
         cells.append(_train_time(sub))
         rows.append(cells)
     bold: set[tuple[int, int]] = set()
+    said: list[str] = []
     for j, mk in enumerate(metrics):
-        _best(rows, means[j], first_metric + j, mk.higher, bold)
-    caption = (f"{_caption_common(g, metrics)} Values: mean ± sample standard deviation over complete seeds (one "
-               f"seed: its value); runs that diverged or failed are counted in Status and left out of the values. "
+        _rank(rows, means[j], first_metric + j, mk.higher, bold, mk.label, said)
+    caption = (f"{_caption_common(g, metrics)} Values: {CI}; runs that diverged or failed are counted in Status "
+               f"and left out of the values. "
                f"NoP-G/NoP-D: trainable parameters of G and D in millions (each run's config)"
                f"{FROZEN_NOTE if frozen else ''}"
-               f". Train time: training wall-clock without evaluations, mean over complete seeds. Best in bold "
+               f". Train time: training wall-clock without evaluations, mean over complete seeds. (A)/(B): rank "
+               f"groups at the final evaluation, alpha {ALPHA:g}, Welch's t-test with Holm correction, see the notes "
                f"(↓ lower is better, ↑ higher is better).")
     return Table(f"main-{g.key}", f"Main results, {g.title}", caption, cols, rows, bold,
-                 _model_notes(g.runs, [m for m, _ in entries], metrics))
+                 _rank_notes(said, len(metrics)) + _model_notes(g.runs, [m for m, _ in entries], metrics, marks))
 
 
 # ---- ablations ------------------------------------------------------------------------------------------------
@@ -204,17 +227,18 @@ def _config_change(g: Group, model: str, variant: str) -> str:
     return ", ".join(diff) if diff else "same config"
 
 
-def ablation_tables(g: Group, eff: EfficiencyIndex) -> list[Table]:
+def ablation_tables(g: Group, eff: EfficiencyIndex, marks: Marks = NO_MARKS) -> list[Table]:
     out = []
     for model in g.models():
         variants = g.variants(model)
         if len(variants) < 2:
             continue
-        out.append(lrm_table(g, eff, variants) if model == "lrm_gan" else generic_ablation(g, eff, model, variants))
+        out.append(lrm_table(g, eff, variants, marks) if model == "lrm_gan"
+                   else generic_ablation(g, eff, model, variants, marks))
     return out
 
 
-def lrm_table(g: Group, eff: EfficiencyIndex, variants: list[str]) -> Table:
+def lrm_table(g: Group, eff: EfficiencyIndex, variants: list[str], marks: Marks = NO_MARKS) -> Table:
     """LRM GAN's ablation in the paper's shape: Ours / w/o Meta / w/o LRM / w/ Residual / w/ SA x FID-type metric,
     IT, NoP-G, NoP-D."""
     model = "lrm_gan"
@@ -224,39 +248,46 @@ def lrm_table(g: Group, eff: EfficiencyIndex, variants: list[str]) -> Table:
     show_status = any(status_text(s) != "complete" for s in subs.values())
     params = [_params(subs[v]) for v in order]
     frozen = _any_frozen(params)
+    keys = [(model, g.preset, v) for v in order]
+    has_it = eff.has_it(keys)
     cols = (["Method"] + (["Status"] if show_status else []) + [f"{mk.label} [{mk.extractor}]" for mk in metrics]
-            + ["IT (s)", "NoP-G (M)", "NoP-D (M)"] + (["Frozen G / D (M)"] if frozen else []))
+            + (["IT (s)"] if has_it else []) + ["NoP-G (M)", "NoP-D (M)"] + (["Frozen G / D (M)"] if frozen else []))
     rows, means = [], [[] for _ in metrics]
     for v, p in zip(order, params):
         cells = [LRM_LABELS.get(v, v)] + ([status_text(subs[v])] if show_status else [])
         for j, mk in enumerate(metrics):
             cell, f = _metric_cell(g, model, v, mk)
             cells.append(cell)
-            means[j].append(f.mean)
-        cells += [eff.it_cell(model, g.preset, v), fmt.millions(p["params_g"]), fmt.millions(p["params_d"])]
+            means[j].append(f.values)
+        cells += ([eff.it_cell(model, g.preset, v)] if has_it else []) + [fmt.millions(p["params_g"]),
+                                                                           fmt.millions(p["params_d"])]
         cells += [_frozen(p)] if frozen else []
         rows.append(cells)
     bold: set[tuple[int, int]] = set()
+    said: list[str] = []
     for j, mk in enumerate(metrics):
-        _best(rows, means[j], 1 + show_status + j, mk.higher, bold)
+        _rank(rows, means[j], 1 + show_status + j, mk.higher, bold, mk.label, said)
     labels = ", ".join(f"{LRM_LABELS[v]} = variant {v}" for v in order if v in LRM_LABELS)
     caption = (f"LRM GAN ablation in the paper's layout, {g.title}: {_caption_common(g, metrics)} "
-               f"Rows: {labels}. Values: mean ± sample std over complete seeds. "
-               f"{eff.describe([(model, g.preset, v) for v in order])} NoP-G/NoP-D: trainable parameters of each "
+               f"Rows: {labels}. Values: {CI}. "
+               f"{eff.describe(keys)} NoP-G/NoP-D: trainable parameters of each "
                f"trained run in millions{FROZEN_NOTE if frozen else ''}."
-               f" Best in bold.")
-    return Table(f"ablation-{g.key}-{model}", f"LRM GAN ablation, {g.title}", caption, cols, rows, bold,
-                 _model_notes(g.runs, [model], metrics))
+               f" (A)/(B): rank groups of the variants, see the notes.")
+    return Table(f"ablation-{g.key}-{model}", f"LRM GAN{marks.suffix(model)} ablation, {g.title}", caption, cols,
+                 rows, bold, _rank_notes(said, len(metrics)) + _model_notes(g.runs, [model], metrics, marks))
 
 
-def generic_ablation(g: Group, eff: EfficiencyIndex, model: str, variants: list[str]) -> Table:
+def generic_ablation(g: Group, eff: EfficiencyIndex, model: str, variants: list[str],
+                     marks: Marks = NO_MARKS) -> Table:
     metrics = g.metrics
     params = [_params(g.subset(model, v)) for v in variants]
     frozen = _any_frozen(params)
     primary = metrics[0] if metrics else None
+    keys = [(model, g.preset, v) for v in variants]
+    has_it = eff.has_it(keys)
     cols = (["Variant", "Change", "Status", "Seeds"] + [mk.label for mk in metrics]
             + ([f"Δ {primary.preset_name}"] if primary else []) + ["NoP-G (M)", "NoP-D (M)"]
-            + (["Frozen G / D (M)"] if frozen else []) + ["IT (s)"])
+            + (["Frozen G / D (M)"] if frozen else []) + (["IT (s)"] if has_it else []))
     base = g.finals(model, "default", primary).mean if primary else None
     rows, means = [], [[] for _ in metrics]
     for v, p in zip(variants, params):
@@ -265,26 +296,27 @@ def generic_ablation(g: Group, eff: EfficiencyIndex, model: str, variants: list[
         for j, mk in enumerate(metrics):
             cell, f = _metric_cell(g, model, v, mk)
             cells.append(cell)
-            means[j].append(f.mean)
+            means[j].append(f.values)
         if primary:
-            m = means[0][-1]
+            m = fmt.mean_std(means[0][-1])[0] if means[0][-1] else None
             none = m is None or base is None or v == "default"
             cells.append("—" if none else f"{m - base:+.{fmt.decimals(base)}f}")
         cells += [fmt.millions(p["params_g"]), fmt.millions(p["params_d"])]
         cells += [_frozen(p)] if frozen else []
-        cells.append(eff.it_cell(model, g.preset, v))
+        cells += [eff.it_cell(model, g.preset, v)] if has_it else []
         rows.append(cells)
     bold: set[tuple[int, int]] = set()
+    said: list[str] = []
     for j, mk in enumerate(metrics):
-        _best(rows, means[j], 4 + j, mk.higher, bold)
+        _rank(rows, means[j], 4 + j, mk.higher, bold, mk.label, said)
     delta = (f" Δ: variant mean minus the default's mean for {primary.preset_name} "
              f"({'higher' if primary.higher else 'lower'} is better)." if primary else "")
     caption = (f"Ablation of {model}, {g.title}: {_caption_common(g, metrics)} Change: the model-config fields in "
-               f"which the variant's run differs from the default run. Values: mean ± sample std over complete "
-               f"seeds.{delta} NoP-G/NoP-D: trainable parameters in millions. "
-               f"{eff.describe([(model, g.preset, v) for v in variants])} Best in bold.")
-    return Table(f"ablation-{g.key}-{model}", f"Ablation of {model}, {g.title}", caption, cols, rows, bold,
-                 _model_notes(g.runs, [model], metrics))
+               f"which the variant's run differs from the default run. Values: {CI}.{delta} NoP-G/NoP-D: "
+               f"trainable parameters in millions. {eff.describe(keys)} (A)/(B): rank groups of the variants, see "
+               f"the notes.")
+    return Table(f"ablation-{g.key}-{model}", f"Ablation of {model}{marks.suffix(model)}, {g.title}", caption, cols,
+                 rows, bold, _rank_notes(said, len(metrics)) + _model_notes(g.runs, [model], metrics, marks))
 
 
 # ---- convergence ----------------------------------------------------------------------------------------------
@@ -320,7 +352,19 @@ def _ci_cell(values: list[float], scale: float = 1.0, places: int | None = None)
     return fmt.pm(m, hw, places)
 
 
-def convergence_tables(g: Group, thresholds: dict[str, list[float]] | None = None) -> list[Table]:
+def _init_values(g: Group, entry: tuple[str, str], mk: MetricKey) -> list[float]:
+    """Each seed's value at initialisation (the evaluation at 0 images seen), where one was made."""
+    return [float(rr.loc[rr["images_seen"] == 0, "value"].iloc[0]) for _, rr in g.curves(*entry, mk)
+            if (rr["images_seen"] == 0).any()]
+
+
+def _beats(t: float, init: list[float], higher: bool) -> bool:
+    """T counts as an achievement only when it is strictly better than every seed's value at initialisation."""
+    return all(t > v if higher else t < v for v in init)
+
+
+def convergence_tables(g: Group, thresholds: dict[str, list[float]] | None = None,
+                       marks: Marks = NO_MARKS) -> list[Table]:
     entries = main_entries(g) or [(m, v) for m in g.models() for v in g.variants(m)]
     out = []
     for mk in g.metrics:
@@ -337,13 +381,15 @@ def convergence_tables(g: Group, thresholds: dict[str, list[float]] | None = Non
         cols = (["Model", "Status", "Seeds", "Best", "kimg at best", "Final"]
                 + [c for t in ts for c in (f"kimg to {rel} {fmt.num(t)}", f"time (s) to {rel} {fmt.num(t)}")])
         rows = []
-        best_means: list[float | None] = []
+        best_vals: list[list[float]] = []
+        at_init: list[str] = []
+        no_init: list[str] = []
         for (m, v), cs in curves.items():
             sub = g.subset(m, v)
-            label = m if v == "default" else f"{m} ({v})"
+            label = marks.label(m, v)
             if not cs:
                 rows.append([label, status_text(sub), seeds_text(sub)] + ["—"] * (len(cols) - 3))
-                best_means.append(None)
+                best_vals.append([])
                 continue
             b_vals, b_imgs, finals = [], [], []
             for run, rr in cs:
@@ -354,8 +400,16 @@ def convergence_tables(g: Group, thresholds: dict[str, list[float]] | None = Non
                     finals.append(float(rr["value"].iloc[-1]))
             cells = [label, status_text(sub), seeds_text(sub), _ci_cell(b_vals), _ci_cell(b_imgs, 1000, 2),
                      _ci_cell(finals)]
-            best_means.append(float(np.mean(b_vals)))
+            best_vals.append(b_vals)
+            init = _init_values(g, (m, v), mk)
+            if not init:
+                no_init.append(label)
             for t in ts:
+                if not _beats(t, init, mk.higher):
+                    cells += ["— (init)", "— (init)"]
+                    at_init.append(f"{label} (T = {fmt.num(t)}; at 0 images: "
+                                   f"{'/'.join(fmt.num(x) for x in init)})")
+                    continue
                 hits = [_reached(rr, t, mk.higher) for _, rr in cs]
                 got = [h for h in hits if h]
                 if not got:
@@ -366,7 +420,8 @@ def convergence_tables(g: Group, thresholds: dict[str, list[float]] | None = Non
                           _ci_cell([h[1] for h in got if not math.isnan(h[1])], 1, 1) + tail]
             rows.append(cells)
         bold: set[tuple[int, int]] = set()
-        _best(rows, best_means, 3, mk.higher, bold)
+        said: list[str] = []
+        _rank(rows, best_vals, 3, mk.higher, bold, "Best", said)
         every = sorted({float(x) for x in g.runs["eval_every_kimg"].dropna()})
         every_txt = (f"evaluated every {'/'.join(f'{e:g}' for e in every)} kimg" if every
                      else "evaluation points as recorded")
@@ -374,19 +429,29 @@ def convergence_tables(g: Group, thresholds: dict[str, list[float]] | None = Non
                "chosen from the data: the worst model's best value (reached by every model on average) and the "
                "median model's best value, rounded to 3 significant digits towards the reachable side")
         caption = (f"Convergence, {g.title}, {mk.preset_name}: {_caption_common(g, [mk])} {every_txt.capitalize()} "
-                   f"(best and thresholds count only evaluations after training started). Best: each seed's best evaluation, and the images seen at it; "
-                   f"Final: the last evaluation of complete seeds. Thresholds T ({how}): images seen and training "
-                   f"wall-clock (without evaluations) at the first evaluation with value {rel} T; seeds that never "
-                   f"reach T are left out and counted. ± is the half-width of the 95% Student-t confidence interval "
-                   f"over seeds (scipy.stats.t; none for one seed). Best value in bold.")
+                   f"(best and thresholds count only evaluations after training started). Best: each seed's best "
+                   f"evaluation, and the images seen at it; Final: the last evaluation of complete seeds. Thresholds "
+                   f"T ({how}): images seen and training wall-clock (without evaluations) at the first evaluation "
+                   f"with value {rel} T, reported only where T is better than the model's value at initialisation "
+                   f"(0 images seen) for every seed, \"— (init)\" otherwise; seeds that never reach T are left out "
+                   f"and counted. ± is the half-width of the 95% Student-t confidence interval over seeds "
+                   f"(scipy.stats.t; none for one seed). (A)/(B): rank groups of the per-seed best values, see the "
+                   f"notes.")
+        notes = _rank_notes(said, 1)
+        if at_init:
+            notes.append("— (init): the threshold does not beat the model's own value at initialisation, so reaching "
+                         "it is no sign of training: " + "; ".join(at_init) + ".")
+        if no_init:
+            notes.append(f"No evaluation at 0 images for {', '.join(no_init)}: thresholds not checked against "
+                         f"initialisation.")
         out.append(Table(f"convergence-{g.key}-{mk.preset_name}-{mk.metric}",
                          f"Convergence, {g.title}, {mk.preset_name}", caption, cols, rows, bold,
-                         _model_notes(g.runs, sorted({m for m, _ in entries}), [mk])))
+                         notes + _model_notes(g.runs, sorted({m for m, _ in entries}), [mk], marks)))
     return out
 
 
 # ---- efficiency -----------------------------------------------------------------------------------------------
-def efficiency_tables(rs: ResultSet) -> list[Table]:
+def efficiency_tables(rs: ResultSet, marks: Marks = NO_MARKS) -> list[Table]:
     runs = rs.eff_runs()
     if not len(runs):
         return []
@@ -413,7 +478,7 @@ def efficiency_tables(rs: ResultSet) -> list[Table]:
         rows = []
         for r in sel:
             run, v = r["run"], r["vals"]
-            head = [run.model, run.preset] + ([run.variant] if part == "variants" else [])
+            head = [run.model + marks.suffix(run.model), run.preset] + ([run.variant] if part == "variants" else [])
             if run.status != "complete":
                 rows.append(head + [run.status] + ["—"] * (len(cols) - len(head) - 1))
                 continue
@@ -434,7 +499,8 @@ def efficiency_tables(rs: ResultSet) -> list[Table]:
                    f"multiply-add = 2 FLOPs, element-wise operations not counted. IT: seconds to generate "
                    f"{'/'.join(ns) or '?'} images ({'; '.join(timing) or 'timing method not recorded'}). "
                    f"Device: {_devices(r['device'] for r in sel)}.")
-        out.append(Table(f"efficiency-{part}", f"Efficiency, {title}", caption, cols, rows))
+        out.append(Table(f"efficiency-{part}", f"Efficiency, {title}", caption, cols, rows,
+                         notes=marks.notes(r["run"].model for r in sel)))
     return out
 
 
@@ -491,7 +557,7 @@ def _differences(pub: dict[str, Any], g: Group, mk: MetricKey, conditional: bool
 
 
 def paper_tables(rs: ResultSet, groups: list[Group], published: dict[str, Any] | None,
-                 eff: EfficiencyIndex) -> list[Table]:
+                 eff: EfficiencyIndex, marks: Marks = NO_MARKS) -> list[Table]:
     if not published:
         return []
     pubs = published.get("models", {})
@@ -500,13 +566,13 @@ def paper_tables(rs: ResultSet, groups: list[Group], published: dict[str, Any] |
     if not models:
         return []
     out = []
-    # parameters: published counts vs our paper preset measured by the efficiency suite
+    # parameters: published counts vs our paper preset measured by the efficiency suite (left out without it)
     rows = []
-    for m in models:
+    for m in models if any(eff.get(m, "paper", "default") for m in models) else []:
         p = pubs[m].get("params") or {}
         e = eff.get(m, "paper", "default")
         ev = e["values"] if e else {}
-        cells = [m]
+        cells = [m + marks.suffix(m)]
         for k in ("params_g", "params_d"):
             pv, ov = p.get(k), ev.get(k)
             cells += [fmt.count(pv) if pv else "not published", fmt.count(ov) if ov is not None else "—",
@@ -516,7 +582,7 @@ def paper_tables(rs: ResultSet, groups: list[Group], published: dict[str, Any] |
         rows.append(cells)
     shape = sorted({f"{int(e['channels'])}×{int(e['resolution'])}×{int(e['resolution'])}"
                     for e in (eff.get(m, "paper", "default") for m in models) if e})
-    out.append(Table(
+    out += [] if not rows else [Table(
         "paper-params", "Parameter counts, paper vs ours",
         f"Parameters of the paper preset: published (or computed from the official code where the paper prints "
         f"none; evidence tags as in baselines/published.yaml: R read in the primary source, R-2 secondary source, "
@@ -524,7 +590,7 @@ def paper_tables(rs: ResultSet, groups: list[Group], published: dict[str, Any] |
         f"{', '.join(shape) or 'no measurement'} (trainable; Frozen: requires_grad-off parameters). Δ: relative "
         f"difference.",
         ["Model", "G published", "G ours", "Δ G", "D published", "D ours", "Δ D", "Frozen G / D ours", "Source"],
-        rows, align="lrrrrrrrl"))
+        rows, align="lrrrrrrrl", notes=marks.notes(models))]
     # metrics: published numbers next to ours, with the protocol differences spelled out
     rows = []
     for m in models:
@@ -539,23 +605,24 @@ def paper_tables(rs: ResultSet, groups: list[Group], published: dict[str, Any] |
             conditional = bool(cfg.get("conditional")) if isinstance(cfg, dict) else False
         results = pubs[m].get("results") or []
         if not results:
-            rows.append([m, "—", "—", "not retrieved", "—", "—", o_val, o_proto, "—"])
+            rows.append([m + marks.suffix(m), "—", "—", "not retrieved", "—", "—", o_val, o_proto, "—"])
             continue
         for i, r in enumerate(results):
             val = f"{float(r['value']):g}" + (f" ± {float(r['std']):g}" if r.get("std") else "")  # as published
             src = f"{r.get('source', '—')}" + (f" [{r['evidence']}]" if r.get("evidence") else "")
-            rows.append([m if i == 0 else "", f"{r['dataset']} {r.get('resolution', '')}".strip(), r["metric"], val,
+            rows.append([m + marks.suffix(m) if i == 0 else "", f"{r['dataset']} {r.get('resolution', '')}".strip(),
+                         r["metric"], val,
                          r.get("protocol", "—"), src, o_val if i == 0 else "", o_proto if i == 0 else "",
                          _differences(r, *ours[:2], conditional) if ours else "—"])
     out.append(Table(
         "paper-metrics", "Published results vs ours",
         "Published numbers (baselines/published.yaml; nothing is filled in where a paper's numbers could not be "
         "retrieved) next to our headline number per model: its default variant in the results group with the most "
-        "images seen, first FD-type metric, mean ± sample std over complete seeds. The values are NOT comparable: "
+        f"images seen, first FD-type metric, {CI}. The values are NOT comparable: "
         "the last column lists the protocol differences (dataset, feature extractor, sample counts, conditioning, "
         "configuration, training length).",
         ["Model", "Published on", "Metric", "Value", "Their protocol", "Source", "Ours", "Our protocol",
-         "Differences"], rows, align="lllrlllll"))
+         "Differences"], rows, align="lllrlllll", notes=marks.notes(models)))
     return out
 
 

@@ -1,0 +1,70 @@
+"""Across-seed tests for the report's rank groups: Welch's t-test (scipy.stats.ttest_ind, equal_var=False) of the
+best model against each other one, Holm's step-down correction over those comparisons, and rank group A = the best
+model plus every model not significantly different from it at ``ALPHA`` after Holm."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import numpy as np
+from scipy import stats
+
+ALPHA = 0.05
+METHOD = (f"rank group A: the best mean and every model not significantly different from it (two-sided Welch's "
+          f"t-test, scipy.stats.ttest_ind equal_var=False, of the best against each other model; Holm correction "
+          f"over those comparisons; alpha {ALPHA:g}); B: significantly worse than the best; n=1: one complete seed, "
+          f"not tested. Bold: group A, only when the tests separate it from the rest")
+
+
+def holm(pvalues: Sequence[float]) -> list[float]:
+    """Holm-adjusted p-values (step-down: sorted p_(i) times m - i + 1, made monotone, capped at 1)."""
+    p = np.asarray(pvalues, dtype=float)
+    m = len(p)
+    out = np.empty(m)
+    running = 0.0
+    for rank, i in enumerate(np.argsort(p, kind="stable")):
+        running = max(running, min(1.0, (m - rank) * p[i]))
+        out[i] = running
+    return out.tolist()
+
+
+def welch_p(a: Sequence[float], b: Sequence[float]) -> float:
+    """Two-sided Welch p-value; 1.0 when undefined (no spread in either sample), so nothing is called different
+    on no evidence."""
+    p = float(stats.ttest_ind(a, b, equal_var=False).pvalue)
+    return 1.0 if math.isnan(p) else p
+
+
+@dataclass
+class Ranking:
+    """Rank groups of one metric column: ``groups[i]`` is "A", "B", "n=1" or "" (no value) for entry i."""
+    groups: list[str]
+    claimed: bool  # False: no ranking is claimed (fewer than two entries with two or more seeds)
+    bold: set[int] = field(default_factory=set)
+    pvalues: dict[int, float] = field(default_factory=dict)  # Holm-adjusted p of the best vs entry i
+    reason: str = ""
+
+
+def rank(values: Sequence[Sequence[float]], higher: bool, alpha: float = ALPHA) -> Ranking:
+    """Rank groups of entries given each entry's per-seed values (``higher``: larger is better)."""
+    tested = [i for i, v in enumerate(values) if len(v) >= 2]
+    single = [i for i, v in enumerate(values) if len(v) == 1]
+    groups = ["n=1" if len(v) == 1 else "" for v in values]
+    if len(tested) < 2:
+        return Ranking(groups if tested else [""] * len(values), False,
+                       reason="fewer than two models have two or more complete seeds")
+    means = {i: float(np.mean(values[i])) for i in tested + single}
+    best = (max if higher else min)(tested, key=lambda i: means[i])
+    others = [i for i in tested if i != best]
+    adj = holm([welch_p(values[best], values[i]) for i in others])
+    pv = dict(zip(others, adj))
+    top = {best} | {i for i in others if pv[i] >= alpha}
+    for i in tested:
+        groups[i] = "A" if i in top else "B"
+    better_single = [i for i in single if (means[i] >= means[best] if higher else means[i] <= means[best])]
+    bold = top if len(top) < len(tested) and not better_single else set()
+    reason = ("" if bold or len(top) < len(tested) else "no model is significantly worse than the best")
+    if better_single:
+        reason = "a one-seed model has a mean at least as good as the best tested one"
+    return Ranking(groups, True, bold, pv, reason)
