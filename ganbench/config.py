@@ -55,6 +55,23 @@ class GANConfig:
             raise GanbenchError(f"config precision: expected one of {', '.join(PRECISIONS)}, got {self.precision!r}")
         if self.tf32 not in TF32_POLICIES:
             raise GanbenchError(f"config tf32: expected one of {', '.join(TF32_POLICIES)}, got {self.tf32!r}")
+        _check_recipe(self)
+
+
+def _check_recipe(cfg: GANConfig) -> None:
+    """Range checks of the shared recipe, so a bad value fails before any training (not inside Adam or a reshape)."""
+    name = type(cfg).__name__
+    rules = [("lr_g", cfg.lr_g > 0, "> 0"), ("lr_d", cfg.lr_d > 0, "> 0"), ("batch_size", cfg.batch_size >= 1, ">= 1"),
+             ("z_dim", cfg.z_dim >= 1, ">= 1"), ("beta1", 0 <= cfg.beta1 < 1, "in [0, 1)"),
+             ("beta2", 0 <= cfg.beta2 < 1, "in [0, 1)"), ("adam_eps", cfg.adam_eps > 0, "> 0"),
+             ("n_dis", cfg.n_dis >= 1, ">= 1"), ("reg_interval", cfg.reg_interval >= 1, ">= 1"),
+             ("ema_kimg", cfg.ema_kimg >= 0, ">= 0"), ("grad_clip", cfg.grad_clip >= 0, ">= 0"),
+             ("gp_weight", cfg.gp_weight >= 0, ">= 0"), ("r1_gamma", cfg.r1_gamma >= 0, ">= 0")]
+    if cfg.g_betas is not None:
+        rules += [("g_betas", len(cfg.g_betas) == 2 and all(0 <= b < 1 for b in cfg.g_betas), "two values in [0, 1)")]
+    for key, ok, rule in rules:
+        if not ok:
+            raise GanbenchError(f"config {name}.{key} must be {rule}, got {getattr(cfg, key)!r}")
 
 
 PRECISIONS = ("fp32", "bf16", "fp16")
