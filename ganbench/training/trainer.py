@@ -24,8 +24,10 @@ from ..io import LockBusy, atomic_write, exclusive_lock, remove_stale_temps, wri
 from ..models.base import GAN, StepInfo, create_model, ema_beta, resolve_config, to_float
 from ..provenance import device_name, environment, resolve_device
 from . import checkpoint
+from .preflight import check_output_shape
 from .run_options import (backend_state, backward_step, compile_model, configure_backends, make_autocast,
                           make_scalers, resident, set_memory_format, sync)
+from .sample_source import SampleSource, check_presets
 from .spec import TrainSpec
 from .tblog import RunLogger
 
@@ -71,6 +73,7 @@ def train(spec: TrainSpec, progress: bool = True, logger: RunLogger | None = Non
     cfg = resolve_config(spec.model, spec.preset, spec.variant, dict(spec.overrides))
     presets = _metric_presets(spec.metrics)
     data = load_dataset(spec.dataset, "train", spec.resolution, spec.channels, spec.data_root)
+    check_presets(spec.model, data, presets)  # models that sample from data need a split other than the reference
     results.check_writable(run_dir)
     try:
         with exclusive_lock(run_dir / ".lock"):  # one writer per run directory (two suites started at once)
@@ -98,10 +101,11 @@ def _train_locked(spec: TrainSpec, run_dir: Path, progress: bool, device: str, c
 
     torch.manual_seed(spec.seed)
     model = create_model(spec.model, spec.preset, spec.variant, data.spec, dict(spec.overrides)).to(device)
+    check_output_shape(model, data.spec, data.images)  # resolution vs architecture, before anything is written
     configure_backends(cfg, device)
     set_memory_format(model, cfg)
-    if model.needs_reference:
-        model.bind_reference(data.images)
+    source = SampleSource(model, data, spec.data_root)
+    source.bind_default(presets)  # samples_from_data models: real images from a split that is not the reference
     g_ema = copy.deepcopy(model.G).eval().requires_grad_(False) if cfg.ema_kimg > 0 else None
     opt_g, opt_d = build_optimizers(model)
     data_rng = torch.Generator().manual_seed(spec.seed)
@@ -127,11 +131,12 @@ def _train_locked(spec: TrainSpec, run_dir: Path, progress: bool, device: str, c
         write_yaml(run_dir / "config.yaml", {
             "run": spec.run_id, "spec": spec.to_dict(), "model_config": to_dict(cfg),
             "params": model.param_counts(), "deviations": type(model).deviations.strip(),
-            "paper": type(model).paper.title, "dataset": _dataset_info(data), "environment": environment(device),
+            "paper": type(model).paper.title, "dataset": _dataset_info(data), **source.describe(presets),
+            "environment": environment(device),
             "backends": backend_state()})
     results.write_status(run_dir, "running", images_seen=st.images_seen, wall_s=st.wall_s)
 
-    loop = _Loop(spec, model, g_ema, opt_g, opt_d, data, data_rng, st, run_dir, device, presets)
+    loop = _Loop(spec, model, g_ema, opt_g, opt_d, data, data_rng, st, run_dir, device, presets, source)
     if ckpts and loop.scalers:
         for name, scaler in loop.scalers.items():
             scaler.load_state_dict(scalers[name])
@@ -156,10 +161,11 @@ class _Loop:
     logger: RunLogger = RunLogger()  # no-op unless train() was given one
 
     def __init__(self, spec: TrainSpec, model: GAN, g_ema, opt_g, opt_d, data: ImageData, data_rng, st: _State,
-                 run_dir: Path, device: str, presets: list[str]) -> None:
+                 run_dir: Path, device: str, presets: list[str], source: SampleSource | None = None) -> None:
         self.spec, self.model, self.g_ema, self.opt_g, self.opt_d = spec, model, g_ema, opt_g, opt_d
         self.data, self.data_rng, self.st, self.run_dir, self.device = data, data_rng, st, run_dir, device
         self.presets = presets
+        self.source = source or SampleSource(model, data, spec.data_root)
         self.cfg = model.cfg
         self.total = int(round(spec.kimg * 1000))
         self.eval_every = int(round(spec.eval_every_kimg * 1000)) or self.total
@@ -273,10 +279,9 @@ class _Loop:
         try:
             with torch.random.fork_rng(devices=cuda):
                 if self.presets:
-                    from ..metrics import evaluate
                     gen_seed = spec.seed * 1_000_003 + 17  # same sample noise at every evaluation
                     sample = lambda n, g: self.model.sample(n, g, G=G)  # noqa: E731
-                    for r in evaluate(sample, self.data, self.presets, seed=gen_seed, device=self.device):
+                    for r in self.source.evaluate(sample, self.presets, seed=gen_seed, device=self.device):
                         st.rows.append(self.row(r))
                         self.logger.metrics(st.images_seen, st.rows[-1:])
                 self.save_grid(G)
@@ -298,7 +303,7 @@ class _Loop:
                 "seed": s.seed, "images_seen": self.st.images_seen, "wall_s": round(self.st.wall_s, 3),
                 "metric": r["metric"], "value": float(r["value"]), "std": r.get("std"),
                 "extractor": r.get("extractor"), "n_samples": r.get("n_samples"), "n_ref": r.get("n_ref"),
-                "preset_name": r.get("preset"), "device": self.device_label}
+                "preset_name": r.get("preset"), "device": self.device_label, "sample_split": r.get("sample_split")}
 
     def save_grid(self, G) -> None:
         from torchvision.utils import save_image
