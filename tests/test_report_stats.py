@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from test_report_fixture import FD, _eff, _effv, _run
+from test_report_fixture import FD, _eff, _effv, _run, write_published
 
 from ganbench.report import build_report
 from ganbench.report.stats import holm, rank
@@ -74,8 +74,8 @@ def _results(root: Path, with_eff: bool = False, sample_split: str | None = None
 
 def _md(tmp_path, validation=lambda e: None, **kw) -> str:
     root = _results(tmp_path / "results", **{k: kw.pop(k) for k in ("with_eff", "sample_split") if k in kw})
-    w = build_report(root, tmp_path / "out", ["md", "latex", "html"], published=None, plots=False,
-                     validation=validation, **kw)
+    kw.setdefault("published", None)
+    w = build_report(root, tmp_path / "out", ["md", "latex", "html"], plots=False, validation=validation, **kw)
     tex, html = w["latex"].read_text(), w["html"].read_text()
     md = w["md"].read_text()
     assert md.count("### Table") == tex.count(r"\begin{table}") == html.count("<table>")  # formats in sync
@@ -128,6 +128,11 @@ def test_no_empty_efficiency_table(tmp_path):
     sec = md[md.index("## Efficiency"):]
     assert sec.splitlines()[2].startswith("Efficiency (parameters, FLOPs, time to generate images) was not measured")
     assert "`ganbench run --suite efficiency`" in sec.splitlines()[2]
+    assert "Parameter counts, paper vs ours" not in md and "Paper vs ours" not in md  # published=None
+    md1 = _md(tmp_path / "pub", published=write_published(tmp_path / "published.yaml"))
+    assert "Parameter counts, paper vs ours" not in md1 and "Published results vs ours" in md1
+    assert "Parameter counts next to the published ones need the efficiency suite: run `ganbench run --suite " \
+           "efficiency`." in md1
     md2 = _md(tmp_path / "eff", with_eff=True)
     assert ": Efficiency, default variants" in md2 and "was not measured" not in md2
 
