@@ -101,6 +101,9 @@ def regress_generator(g: dict[str, Any], baseline: str, metrics: str | None, see
     if metrics is not None or seed is not None or spread_seeds:
         raise GanbenchError("--metrics, --seed and --spread-seeds only make sense with --update (the gate uses the "
                             "baseline's)")
+    if not path.exists():
+        raise GanbenchError(f"baseline {path} not found (create it with: ganbench regress --generator SPEC "
+                            f"--baseline {path} --update [--z-dim N] [--metrics ...])")
     b = load_baseline(path)
     o = gate.options_from_baseline(b, g["generator"], **given)
     o.device = device
