@@ -52,15 +52,17 @@ def made(tmp_path_factory, small_preset):
     return d, base, b
 
 
-def _planted_noise(monkeypatch):
-    """A bug in DCGAN's sampling path: Gaussian noise (std 0.5) on every generated image."""
+def _planted_collapse(monkeypatch):
+    """A bug in DCGAN's sampling path: every latent of a batch gives the batch's first image (mode collapse).
+    (Bugs planted before no longer work with the corruption-robust fmnist-cnn weights: Gaussian noise (std 0.5) on
+    the images of a 2-kimg G scored 22.8 vs 38.5, negated images 37.8 vs 38.6: both *better*.)"""
     cls = MODELS.get("dcgan")
     orig = cls.generate
 
-    def noisy(self, z, y=None, G=None, generator=None):
+    def collapsed(self, z, y=None, G=None, generator=None):
         x = orig(self, z, y, G, generator)
-        return x + 0.5 * torch.randn(x.shape, generator=generator, device=x.device)
-    monkeypatch.setattr(cls, "generate", noisy)
+        return x[:1].expand_as(x).contiguous()
+    monkeypatch.setattr(cls, "generate", collapsed)
 
 
 def test_baseline_holds_every_evaluation(made):
@@ -85,7 +87,7 @@ def test_faithful_rerun_passes_bit_identical(made):
 
 def test_planted_regression_fails(made, monkeypatch):
     d, base, _ = made
-    _planted_noise(monkeypatch)
+    _planted_collapse(monkeypatch)
     cmp = regress.check(base, d / "planted")
     assert not cmp.ok
     assert [r.verdict for r in cmp.results] == ["not gated", "REGRESSION"], cmp.table()
