@@ -21,6 +21,7 @@ import numpy as np
 import torch
 
 from ..data import ImageData
+from ..errors import GanbenchError
 from ..io import atomic_write
 from ..paths import cache_dir
 from .features import Extractor
@@ -113,6 +114,42 @@ def load_stats_file(path: str | Path) -> Reference:
         feats = z["features"] if "features" in z else None
         return Reference(z["mu"].astype(np.float64), z["sigma"].astype(np.float64), feats,
                          int(meta.get("n", 0)), meta, path)
+
+
+STATS_KEYS = ("extractor", "weights_sha256", "preprocessing", "layer", "n")
+FOREIGN = "foreign stats (unknown weights)"
+
+
+def check_stats(ref: Reference, ext: Extractor, foreign_ok: bool = False) -> str:
+    """Check a statistics file against ``ext``: ganbench files must match its extractor, weights sha256,
+    preprocessing and layer and carry n; a file without ganbench metadata (pytorch-fid, clean-fid) is taken only
+    with ``foreign_ok`` and its dimension checked. Returns the label for output rows."""
+    dim = ext.layers[ext.fd_layer]
+    if ref.mu.shape != (dim,) or ref.sigma.shape != (dim, dim):
+        raise GanbenchError(f"{ref.path} has {list(ref.mu.shape)}/{list(ref.sigma.shape)} statistics; {ext.name} "
+                            f"gives {dim}-d")
+    if not ref.meta:
+        if not foreign_ok:
+            raise GanbenchError(f"{ref.path} has no ganbench metadata (a pytorch-fid or clean-fid file?); pass "
+                                f"--foreign-stats to use it, labelled {FOREIGN!r}")
+        return FOREIGN
+    missing = [k for k in STATS_KEYS if k not in ref.meta]
+    if missing:
+        raise GanbenchError(f"{ref.path} lacks {', '.join(missing)} in its metadata")
+    want = {"extractor": ext.name, "weights_sha256": ext.weights_sha256, "preprocessing": ext.preprocessing,
+            "layer": ext.fd_layer}
+    for k, v in want.items():
+        if ref.meta[k] != v:
+            raise GanbenchError(f"{ref.path} was made with {k} {ref.meta[k]!r}, not {v!r} ({ext.name})")
+    if not isinstance(ref.meta["n"], int) or ref.meta["n"] < 2:
+        raise GanbenchError(f"{ref.path} has n={ref.meta['n']!r}; expected an image count >= 2")
+    return ext.name
+
+
+def export_pytorch_fid(ref: Reference, path: Path) -> Path:
+    """Write ``mu``/``sigma`` only (the pytorch-fid / clean-fid layout), atomically."""
+    atomic_write(path, lambda f: np.savez(f, mu=ref.mu, sigma=ref.sigma))
+    return path
 
 
 def reference_stats(data: ImageData, ext: Extractor, n_ref: int | None = None, keep_features: bool = False,
