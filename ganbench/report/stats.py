@@ -11,10 +11,10 @@ import numpy as np
 from scipy import stats
 
 ALPHA = 0.05
-METHOD = (f"rank group A: the best mean and every model not significantly different from it (two-sided Welch's "
-          f"t-test, scipy.stats.ttest_ind equal_var=False, of the best against each other model; Holm correction "
-          f"over those comparisons; alpha {ALPHA:g}); B: significantly worse than the best; n=1: one complete seed, "
-          f"not tested. Bold: group A, only when the tests separate it from the rest")
+METHOD = (f"Rank groups: (A) the best mean and every model not significantly different from it, (B) significantly "
+          f"worse than the best, (n=1) one complete seed, not tested. Test: two-sided Welch's t-test "
+          f"(scipy.stats.ttest_ind, equal_var=False) of the best against each other model, Holm correction over "
+          f"those comparisons, alpha {ALPHA:g}. Bold: group A, only when the tests separate it from the rest.")
 
 
 def holm(pvalues: Sequence[float]) -> list[float]:

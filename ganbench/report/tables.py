@@ -59,7 +59,7 @@ def _rank(table_rows: list[list[str]], values: list[list[float]], col: int, high
 
 def _rank_notes(said: list[str], n_cols: int) -> list[str]:
     claimed = len(said) < n_cols or any("not bold" in s for s in said)
-    out = [f"Rank groups ({METHOD})." if claimed else ""]
+    out = [METHOD if claimed else ""]
     if not claimed and n_cols:
         out = [f"One complete seed per model (or fewer than two models with two or more): no ranking is claimed "
                f"and nothing is bold; Welch's t-test (alpha {ALPHA:g}, Holm correction) needs two or more seeds."]
