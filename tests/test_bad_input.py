@@ -389,6 +389,113 @@ def _(tmp, run): return ["run", "--suite", "smoke", "--executor", "ray", "--addr
 def _(tmp, run): return ["run", "--suite", "smoke", "--executor", "ray", "--address", "head-node", "--metrics", ""]
 
 
+# ---- recipe ranges, resolution vs architecture, statistics files (issue 15) ------------------------------------
+TRAIN = ["train", "--model", "dcgan", "--dataset", "synthetic", "--kimg", "0.032", "--metrics", "", "--device", "cpu"]
+
+
+@case("lr_g_negative", "lr_g must be > 0, got -1.0")
+def _(tmp, run): return [*TRAIN, "--set", "lr_g=-1", "--out", str(tmp / "r")]
+
+
+@case("lr_d_zero", "lr_d must be > 0, got 0.0")
+def _(tmp, run): return [*TRAIN, "--set", "lr_d=0", "--out", str(tmp / "r")]
+
+
+@case("batch_size_zero", "batch_size must be >= 1, got 0")
+def _(tmp, run): return [*TRAIN, "--set", "batch_size=0", "--out", str(tmp / "r")]
+
+
+@case("beta1_one", "beta1 must be in [0, 1), got 1.0")
+def _(tmp, run): return [*TRAIN, "--set", "beta1=1.0", "--out", str(tmp / "r")]
+
+
+@case("beta2_negative", "beta2 must be in [0, 1), got -0.5")
+def _(tmp, run): return [*TRAIN, "--set", "beta2=-0.5", "--out", str(tmp / "r")]
+
+
+@case("n_dis_zero", "n_dis must be >= 1, got 0")
+def _(tmp, run): return [*TRAIN, "--set", "n_dis=0", "--out", str(tmp / "r")]
+
+
+@case("resolution_vs_architecture", "resolution 33 does not fit")
+def _(tmp, run): return [*TRAIN, "--resolution", "33", "--out", str(tmp / "r")]
+
+
+@case("suite_lr_negative", "lr_g must be > 0, got -0.001")
+def _(tmp, run): return ["run", "--suite", suite(tmp, SMOKE + "  - {model: dcgan, overrides: {lr_g: -0.001}}\n"),
+                         "--results", str(tmp / "res")]
+
+
+@case("metric_close_matches", "close matches: fd_domain10k_test")
+def _(tmp, run): return [*TRAIN, "--metrics", "fd_domian10k_test", "--out", str(tmp / "r")]
+
+
+def stats_file(tmp: Path, name: str, meta: dict | None, dim: int | None = None) -> str:
+    from ganbench.metrics import FEATURES
+
+    cls = FEATURES.get("fmnist-cnn")
+    d = dim or cls.layers[cls.fd_layer]
+    arrays = {"mu": np.zeros(d), "sigma": np.eye(d)}
+    if meta is not None:
+        full = {"extractor": "fmnist-cnn", "weights_sha256": "0" * 64, "preprocessing": cls.preprocessing,
+                "layer": cls.fd_layer, "n": 100}
+        arrays["meta"] = np.array(json.dumps({**full, **meta}))
+    np.savez(tmp / name, **arrays)
+    return str(tmp / name)
+
+
+FID = ["fid", "--device", "cpu"]
+
+
+@case("fid_npz_not_a_zip", "bad statistics file")
+def _(tmp, run): return [*FID, str(write(tmp / "bad.npz", "not a zip")), str(tmp / "bad.npz")]
+
+
+@case("fid_npz_truncated", "File is not a zip file")
+def _(tmp, run):
+    path = Path(stats_file(tmp, "t.npz", {}))
+    path.write_bytes(path.read_bytes()[:-40])
+    return [*FID, str(path), str(path)]
+
+
+@case("fid_folder_unreadable_png", "cannot identify image file")
+def _(tmp, run):
+    (tmp / "imgs").mkdir()
+    Image.new("L", (32, 32)).save(tmp / "imgs" / "b.png")
+    (tmp / "imgs" / "a.png").write_bytes((tmp / "imgs" / "b.png").read_bytes()[:30])
+    return [*FID, str(tmp / "imgs"), str(tmp / "imgs")]
+
+
+@case("fid_foreign_stats_without_flag", "--foreign-stats")
+def _(tmp, run): return [*FID, stats_file(tmp, "pf.npz", None), stats_file(tmp, "pf.npz", None)]
+
+
+@case("fid_stats_other_weights", "weights_sha256 '0000")
+def _(tmp, run): return [*FID, stats_file(tmp, "w.npz", {}), stats_file(tmp, "w.npz", {})]
+
+
+@case("fid_stats_other_layer", "layer 'logits'")
+def _(tmp, run):
+    from ganbench.metrics import get_extractor
+
+    sha = get_extractor("fmnist-cnn", "cpu").weights_sha256  # right weights, wrong layer
+    return [*FID, stats_file(tmp, "l.npz", {"layer": "logits", "weights_sha256": sha}), str(tmp / "l.npz")]
+
+
+@case("fid_stats_missing_meta_keys", "lacks weights_sha256, preprocessing, layer, n")
+def _(tmp, run):
+    from ganbench.metrics import FEATURES
+
+    path, cls = tmp / "m.npz", FEATURES.get("fmnist-cnn")
+    d = cls.layers[cls.fd_layer]
+    np.savez(path, mu=np.zeros(d), sigma=np.eye(d), meta=np.array(json.dumps({"extractor": "fmnist-cnn"})))
+    return [*FID, str(path), str(path)]
+
+
+@case("fid_stats_wrong_dim", "has [7]/[7, 7] statistics")
+def _(tmp, run): return [*FID, "--foreign-stats", stats_file(tmp, "d.npz", None, dim=7), str(tmp / "d.npz")]
+
+
 @pytest.fixture(scope="module")
 def trained_run(tmp_path_factory) -> Path:
     """A tiny interrupted-looking run (2 D steps on the synthetic data, checkpoints at 0 and 32 images)."""
@@ -425,4 +532,4 @@ def test_bad_input(name, expected, make, cli, tmp_path, trained_run):
 
 
 def test_enough_cases():
-    assert len(CASES) >= 30
+    assert len(CASES) >= 40
