@@ -19,19 +19,18 @@ from ganbench.executors import ray_executor
 from ganbench.runner import SuiteOptions, expand
 from ganbench.training.checkpoint import list_checkpoints, load
 
-ray = pytest.importorskip("ray")
+try:
+    import ray
+except ImportError:  # CI sets GANBENCH_REQUIRE_RAY=1: a failed Ray install fails there instead of skipping
+    if os.environ.get("GANBENCH_REQUIRE_RAY") == "1":
+        raise
+    pytest.skip("ray is not installed (pip install -e .[ray])", allow_module_level=True)
 pytestmark = pytest.mark.ray
 
 
 def smoke_metrics() -> tuple[str, ...]:
-    """The smoke suite's metric when the domain CNN weights are installed; otherwise training only."""
-    from ganbench.errors import GanbenchError
-    from ganbench.metrics.fmnist_cnn import load as load_cnn
-    try:
-        load_cnn()
-        return ("fd_domain2k_train",)
-    except GanbenchError:
-        return ()
+    """The smoke suite's metric; the domain CNN weights are committed, so a missing file is an error, not zero rows."""
+    return ("fd_domain2k_train",)
 
 
 @pytest.fixture(scope="module")
@@ -74,7 +73,7 @@ def test_smoke_suite_on_ray_equals_local(cluster, one_thread, tmp_path):
     assert Path(on_ray.spec.out_dir).name == Path(local.spec.out_dir).name  # the same run id
     assert_same_run(Path(on_ray.spec.out_dir), Path(local.spec.out_dir))
     rows = results.load_metrics(tmp_path / "ray")
-    assert len(rows) == 3 * len(opts.metrics)  # evaluations at 0, 256 and 512 images
+    assert len(rows) == 3 * len(opts.metrics) > 0  # evaluations at 0, 256 and 512 images
     assert rows["value"].notna().all()
 
 
