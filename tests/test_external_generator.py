@@ -137,3 +137,16 @@ def test_uint8_generator_and_option_misuse(cli, tmp_path):
     assert p.returncode == 0 and "fd_domain" in p.stdout, p.stderr
     assert "only makes sense with --generator" in one_line_error(cli("eval", "somerun", "--z-dim", "8"))
     assert "either RUN_DIR or --generator" in one_line_error(cli("eval", "somerun", "--generator", "bad.py:uint8_ok"))
+
+
+def test_onnx_generator_gives_the_same_numbers_as_the_module(cli, tmp_path):
+    pytest.importorskip("onnxruntime")
+    pytest.importorskip("onnx")  # torch.onnx.export needs it
+    ex = _load_example()
+    torch.onnx.export(ex.make_generator(), (torch.randn(2, 64),), str(tmp_path / "g.onnx"), dynamo=False,
+                      input_names=["z"], output_names=["x"], dynamic_axes={"z": {0: "n"}, "x": {0: "n"}})
+    onnx_df = ganbench.evaluate_generator(str(tmp_path / "g.onnx"), metrics=["fd_domain2k_train"], z_dim=64,
+                                          device="cpu")
+    b = json.loads(BASELINE.read_text())
+    assert onnx_df.generator_kind[0] == "onnx"
+    assert onnx_df.value[0] == pytest.approx(b["checks"][0]["value"], rel=1e-4)  # the module's committed value
