@@ -3,10 +3,12 @@
 It is plain PyTorch (a DCGAN-style G with z of 64 and 1x32x32 output in [-1, 1]); its weights
 (``tiny_generator.pt``, a state dict of 108k parameters, 430 kB) were made by ``python examples/tiny_generator.py``,
 which trains it against a small D for 600 steps of batch 64 (38.4k real images) on Fashion-MNIST (zero-padded to
-32x32 by ganbench's loader) with the non-saturating loss, seed 0: 279 s on one thread of a loaded, shared CPU. Use it as:
+32x32 by ganbench's loader) with the non-saturating loss, seed 0: 279 s on one thread of a loaded, shared CPU.
+Use it as (from the repository root):
 
     ganbench eval --generator examples/tiny_generator.py:make_generator --z-dim 64 --metrics fd_domain2k_train
-    ganbench regress --generator examples/tiny_generator.py:make_generator --baseline examples/tiny_generator.baseline.json
+    ganbench regress --generator examples/tiny_generator.py:make_generator \
+        --baseline examples/tiny_generator.baseline.json
 """
 from __future__ import annotations
 

@@ -23,7 +23,7 @@ def generator_options(f):
         click.option("--output-range", type=click.Choice(["-1,1", "0,1", "uint8"]), default=None,
                      help="what the generator returns [default -1,1]"),
         click.option("--clamp", is_flag=True, default=None, help="clip out-of-range outputs instead of failing"),
-        click.option("--resolution", type=int, default=None, help="image size the generator makes [default: dataset's]"),
+        click.option("--resolution", type=int, default=None, help="size it makes [default: dataset's]"),
         click.option("--channels", type=click.Choice(["1", "3"]), default=None, help="[default: dataset's]"),
         click.option("--dataset", default=None, help="reference dataset [default fashion-mnist]"),
         click.option("--data-root", default=None, help="folder holding the dataset files"),
