@@ -21,7 +21,7 @@ from .io import write_json, write_text
 
 COLUMNS = ["run", "suite", "model", "variant", "preset", "dataset", "split", "resolution", "channels", "seed",
            "images_seen", "wall_s", "metric", "value", "std", "extractor", "n_samples", "n_ref", "preset_name",
-           "device"]
+           "device", "sample_split"]  # sample_split: where samples_from_data models drew real images (else empty)
 
 
 def default_root() -> Path:

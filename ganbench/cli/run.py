@@ -200,10 +200,11 @@ def eval_cmd(run_dir, metrics, all_ckpts, device, seed, inception_weights, out, 
 
     from .. import results
     from ..io import write_text
-    from ..metrics import PRESETS, evaluate
+    from ..metrics import PRESETS
     from ..provenance import device_name, resolve_device
     from ..training import checkpoint
     from ..training.restore import restore
+    from ..training.sample_source import SampleSource, check_presets
 
     if inception_weights:
         os.environ["GANBENCH_INCEPTION_WEIGHTS"] = inception_weights
@@ -218,13 +219,16 @@ def eval_cmd(run_dir, metrics, all_ckpts, device, seed, inception_weights, out, 
     rows = []
     for ck in (ckpts if all_ckpts else ckpts[-1:]):
         model, G, data, spec, seen = restore(run_dir, ck, device)
-        for r in evaluate(lambda n, g: model.sample(n, g, G=G), data, list(names), seed=seed, device=device):
+        source = SampleSource(model, data, spec.data_root)  # samples_from_data: never the reference split's images
+        check_presets(spec.model, data, names)
+        for r in source.evaluate(lambda n, g: model.sample(n, g, G=G), list(names), seed=seed, device=device):
             rows.append({"run": spec.run_id, "suite": spec.suite, "model": spec.model, "variant": spec.variant,
                          "preset": spec.preset, "dataset": r.get("dataset"), "split": r.get("split"),
                          "resolution": r.get("resolution"), "channels": data.channels, "seed": spec.seed,
                          "images_seen": seen, "wall_s": None, "metric": r["metric"], "value": r["value"],
                          "std": r.get("std"), "extractor": r.get("extractor"), "n_samples": r.get("n_samples"),
-                         "n_ref": r.get("n_ref"), "preset_name": r.get("preset"), "device": device_name(device)})
+                         "n_ref": r.get("n_ref"), "preset_name": r.get("preset"), "device": device_name(device),
+                         "sample_split": r.get("sample_split")})
             click.echo(f"{seen:>9d} img  {r['metric']} [{r['extractor']}, n={r['n_samples']}] = {r['value']:.4f}")
     out = run_dir / "eval.csv"
     old = pd.read_csv(out).to_dict("records") if out.exists() else []

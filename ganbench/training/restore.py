@@ -11,6 +11,7 @@ from ..data import ImageData, load_dataset
 from ..errors import GanbenchError
 from ..models.base import GAN, create_model
 from . import checkpoint
+from .sample_source import SampleSource
 from .spec import TrainSpec
 
 
@@ -44,8 +45,7 @@ def restore(run_dir: Path, ckpt: Path | None = None, device: str = "cpu") -> tup
         if state.get("g_ema"):
             G = copy.deepcopy(model.G)
             G.load_state_dict(state["g_ema"])
-    if model.needs_reference:
-        model.bind_reference(data.images)
+    SampleSource(model, data, spec.data_root).bind_default(spec.metrics)  # never the metric reference split
     model.eval()
     G.eval()
     return model, G, data, spec, int(state["images_seen"])

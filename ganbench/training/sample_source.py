@@ -1,0 +1,118 @@
+"""No leakage at sampling: models with ``samples_from_data`` (LRM GAN's meta-data, P2GAN's posterior codes) condition
+their samples on real images, and those must not be the images the metrics compare against. They are drawn from the
+other split: ``test`` when the reference is ``train``, ``train`` when it is ``test``; metrics without a reference
+(IS) and sample grids use ``test`` where the dataset has one. A run whose presets use both splits is scored in one
+pass per sampling split. Every metric row carries the ``sample_split`` it was made with (empty for other models).
+"""
+from __future__ import annotations
+
+from typing import Any, Callable, Iterable
+
+import torch
+
+from ..data import DATASETS, ImageData
+from ..errors import GanbenchError
+from ..models.base import GAN
+
+OTHER = {"train": "test", "test": "train"}
+
+
+def dataset_splits(data: ImageData) -> tuple[str, ...]:
+    name = "folder" if data.name.startswith("folder:") else data.name
+    return tuple(getattr(DATASETS.get(name), "splits", ("train", "test")))
+
+
+def sample_split(reference: str | None, splits: Iterable[str] = ("train", "test"), model: str = "model") -> str:
+    """The split a ``samples_from_data`` model draws real images from when the metric reference is ``reference``."""
+    splits = tuple(splits)
+    if reference is None:  # no reference images: the held-out split where there is one
+        return "test" if "test" in splits else "train"
+    other = OTHER.get(reference)
+    if other is None or other not in splits:
+        raise GanbenchError(f"{model} conditions its samples on real images, which must not come from the metric "
+                            f"reference split {reference!r}; the dataset has no other split (splits: "
+                            f"{', '.join(splits)})")
+    return other
+
+
+def _reference(preset: Any) -> str | None:
+    from ..metrics import PRESETS
+
+    return (PRESETS.get(preset) if isinstance(preset, str) else preset).split
+
+
+def preset_splits(presets: Iterable[Any]) -> dict[str, list[Any]]:
+    """sampling split -> the presets (names or Preset objects) scored with it, in the given order."""
+    groups: dict[str, list[Any]] = {}
+    for p in presets:
+        groups.setdefault(sample_split(_reference(p)), []).append(p)
+    return groups
+
+
+def check_presets(model: str, data: ImageData, presets: Iterable[Any]) -> None:
+    """One-line error before training when a ``samples_from_data`` model has no split to sample from."""
+    from ..models.base import MODELS
+
+    if MODELS.get(model).samples_from_data:
+        for p in presets:
+            sample_split(_reference(p), dataset_splits(data), model)
+
+
+class SampleSource:
+    """Binds a ``samples_from_data`` model to the right split's images; a no-op for every other model."""
+
+    def __init__(self, model: GAN, data: ImageData, root: str | None = None) -> None:
+        self.model, self.data, self.root = model, data, root
+        self.active = bool(type(model).samples_from_data)
+        self.splits = dataset_splits(data)
+        self._cache: dict[str, ImageData] = {data.split: data}
+        self.model_split: str | None = None  # the split whose images the model holds now
+
+    def split_data(self, split: str) -> ImageData:
+        if split not in self._cache:
+            from ..metrics.evaluate import reference_data
+
+            self._cache[split] = reference_data(self.data, split, self.root)
+        return self._cache[split]
+
+    def bind(self, split: str) -> str | None:
+        """Give the model ``split``'s images; returns the split bound (None for models that do not sample data)."""
+        if not self.active:
+            return None
+        self.model.bind_reference(self.split_data(split).images)
+        self.model_split = split
+        return split
+
+    def bind_default(self, presets: Iterable[Any] = ()) -> str | None:
+        """Bind the split for the first preset (the run's primary metric), else the held-out split: sample grids."""
+        presets = list(presets)
+        if not self.active:
+            return None
+        groups = preset_splits(presets) if presets else {}
+        return self.bind(next(iter(groups)) if groups else sample_split(None, self.splits))
+
+    def describe(self, presets: Iterable[Any]) -> dict[str, Any]:
+        """For config.yaml: the split bound for sample grids and the one each metric preset samples from."""
+        if not self.active:
+            return {"sample_split": None}
+        by = {p if isinstance(p, str) else p.name: s for s, g in preset_splits(presets).items() for p in g}
+        return {"sample_split": self.model_split, "sample_split_by_metric": by}
+
+    def evaluate(self, sample_fn: Callable[[int, torch.Generator], torch.Tensor], presets: Iterable[Any],
+                 **kwargs: Any) -> list[dict[str, Any]]:
+        """``metrics.evaluate`` with each row's ``sample_split``; ``samples_from_data`` models are bound per group
+        (and re-bound to the default split afterwards)."""
+        from ..metrics import evaluate
+
+        presets = list(presets)
+        if not self.active:
+            return [{**r, "sample_split": None} for r in evaluate(sample_fn, self.data, presets, **kwargs)]
+        rows: list[dict[str, Any]] = []
+        try:
+            for split, group in preset_splits(presets).items():
+                self.bind(split)
+                rows += [{**r, "sample_split": split} for r in evaluate(sample_fn, self.data, group, **kwargs)]
+        finally:
+            self.bind_default(presets)
+        order = {p if isinstance(p, str) else p.name: i for i, p in enumerate(presets)}
+        return sorted(rows, key=lambda r: order.get(r["preset"], len(order)))  # stable: the presets' order
