@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# GPU check of every model (paper presets, fp32 and bf16, kill/resume); see scripts/gpu_check.py. Under 8 min target
+# on one H100/H200 (not yet run on a GPU).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-.venv/bin/python}
+exec timeout 480 "$PY" scripts/gpu_check.py "$@"

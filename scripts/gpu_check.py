@@ -1,0 +1,103 @@
+"""GPU check (not run in CI; needs CUDA): every model's paper preset for a few hundred images in fp32 and bf16,
+finite losses, bf16 tracking fp32 on the first iteration, img/s per model and precision, 100 generated images timed
+with CUDA events, and a SIGKILLed fp32 run resumed bit-identically. Exit 1 if any check fails.
+
+    scripts/gpu-check.sh            # or: python scripts/gpu_check.py --images 256 --device cuda
+"""
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+from ganbench.data import load_dataset
+from ganbench.metrics.efficiency import efficiency
+from ganbench.models import MODELS
+from ganbench.training.checkpoint import list_checkpoints, load
+from ganbench.training.step_profile import images_per_iteration, make_loop
+
+
+def dataset_name() -> str:
+    try:
+        load_dataset("fashion-mnist")
+        return "fashion-mnist"
+    except Exception:  # noqa: BLE001  (no Debian package on the device machine)
+        return "synthetic"
+
+
+def train_images(model: str, precision: str, images: int, device: str, ds: str) -> tuple[float, list[float], bool]:
+    """img/s (CUDA events) over >= ``images`` real images after one warm-up iteration, first-iteration losses."""
+    loop = make_loop(model, "paper", dataset=ds, device=device, overrides={"precision": precision}, seed=0)
+    first = {k: float(v) for k, v in loop.iteration().items()}
+    iters = max(1, -(-images // images_per_iteration(loop)))
+    start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+    start.record()
+    for _ in range(iters):
+        logs = loop.iteration()
+    end.record()
+    torch.cuda.synchronize()
+    finite = all(bool(torch.isfinite(v).all()) for v in logs.values()) and all(map(math.isfinite, first.values()))
+    seconds = start.elapsed_time(end) / 1000
+    it100 = efficiency(loop.model, 100, device)["it100_s"] if precision == "fp32" else float("nan")
+    return iters * images_per_iteration(loop) / seconds, [first["loss_d"], first["loss_g"], it100], finite
+
+
+def resume_check(device: str, ds: str) -> bool:
+    """Train DCGAN paper fp32 for 1 kimg twice; SIGKILL the second after its second checkpoint, resume, compare."""
+    with tempfile.TemporaryDirectory() as tmp:
+        cmd = [sys.executable, "-m", "ganbench", "train", "--model", "dcgan", "--preset", "paper", "--dataset", ds,
+               "--kimg", "1", "--eval-every", "0.25", "--metrics", "", "--device", device, "--quiet"]
+        subprocess.run(cmd + ["--out", f"{tmp}/full"], check=True)
+        p = subprocess.Popen(cmd + ["--out", f"{tmp}/killed"])
+        while p.poll() is None and len(list_checkpoints(Path(tmp, "killed"))) < 2:
+            time.sleep(0.05)
+        if p.poll() is None:
+            os.kill(p.pid, signal.SIGKILL)
+            p.wait()
+        else:
+            print("  (the run finished before it could be killed)")
+        subprocess.run(cmd + ["--out", f"{tmp}/killed"], check=True)
+        a, b = (load(list_checkpoints(Path(tmp, n))[-1]) for n in ("full", "killed"))
+        same = all(torch.equal(a["model"][k], b["model"][k]) for k in a["model"])
+        if not same:
+            worst = max(float((a["model"][k].float() - b["model"][k].float()).abs().max()) for k in a["model"])
+            print(f"  resumed weights differ: max |diff| {worst:.3g}")
+        return same
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--images", type=int, default=256)
+    ap.add_argument("--device", default="cuda")
+    ap.add_argument("--models", default=",".join(MODELS.names()))
+    args = ap.parse_args()
+    if not torch.cuda.is_available():
+        print("gpu-check: no CUDA device")
+        return 2
+    ds, ok = dataset_name(), True
+    print(f"device {torch.cuda.get_device_name()}, dataset {ds}, paper presets, {args.images} images per run")
+    print(f"{'model':14s} {'fp32 img/s':>10s} {'bf16 img/s':>10s} {'loss_d fp32/bf16':>20s} {'100 img (s)':>11s}")
+    for m in args.models.split(","):
+        r32, (d32, g32, it100), f32 = train_images(m, "fp32", args.images, args.device, ds)
+        r16, (d16, g16, _), f16 = train_images(m, "bf16", args.images, args.device, ds)
+        track = all(abs(lo - hi) <= 0.1 * abs(hi) + 0.05 for lo, hi in ((d16, d32), (g16, g32)))
+        flag = "" if (f32 and f16 and track) else "  FAIL: " + ", ".join(
+            n for n, good in (("fp32 non-finite", f32), ("bf16 non-finite", f16), ("bf16 off fp32", track))
+            if not good)
+        ok &= not flag
+        print(f"{m:14s} {r32:10.0f} {r16:10.0f} {d32:9.4f}/{d16:9.4f} {it100:11.4f}{flag}", flush=True)
+    same = resume_check(args.device, ds)
+    print(f"killed fp32 run resumed bit-identically: {same}")
+    return 0 if ok and same else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
