@@ -37,8 +37,10 @@ def configure_backends(cfg, device: str) -> None:
     torch.backends.cudnn.benchmark = bool(cfg.cudnn_benchmark)
 
 
-def backend_state() -> dict[str, object]:
-    """The process's current matmul/conv precision switches (for provenance)."""
+def backend_state(device: str) -> dict[str, object]:
+    """The process's matmul/conv precision switches on CUDA (for provenance); on CPU they do not apply."""
+    if not _cuda(device):
+        return {"cuda_switches": "not applicable (CPU run)"}
     return {"matmul_fp32_precision": torch.backends.cuda.matmul.fp32_precision,
             "cudnn_conv_fp32_precision": torch.backends.cudnn.conv.fp32_precision,
             "cudnn_benchmark": torch.backends.cudnn.benchmark}

@@ -133,7 +133,7 @@ def _train_locked(spec: TrainSpec, run_dir: Path, progress: bool, device: str, c
             "params": model.param_counts(), "deviations": type(model).deviations.strip(),
             "paper": type(model).paper.title, "dataset": _dataset_info(data), **source.describe(presets),
             "environment": environment(device),
-            "backends": backend_state()})
+            "backends": backend_state(device)})
     results.write_status(run_dir, "running", images_seen=st.images_seen, wall_s=st.wall_s)
 
     loop = _Loop(spec, model, g_ema, opt_g, opt_d, data, data_rng, st, run_dir, device, presets, source)
