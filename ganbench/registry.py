@@ -58,11 +58,10 @@ MAX_LISTED = 12  # longer choice lists show only the close matches and the listi
 def unknown(kind: str, name: str, choices) -> str:
     """One-line message for an unknown name, with a suggestion; long lists give close matches and where to look."""
     choices = sorted(choices)
+    close = difflib.get_close_matches(str(name), choices, n=5, cutoff=0.5)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
     if len(choices) > MAX_LISTED:
-        close = difflib.get_close_matches(str(name), choices, n=5, cutoff=0.5)
         where = f"`{LISTINGS[kind]}` lists" if kind in LISTINGS else "there are"
         near = f"close matches: {', '.join(close)}" if close else "no close match"
-        return f"unknown {kind} {name!r}; {near} ({where} all {len(choices)})"
-    close = difflib.get_close_matches(str(name), choices, n=1)
-    hint = f" (did you mean {close[0]!r}?)" if close else ""
+        return f"unknown {kind} {name!r}{hint}; {near} ({where} all {len(choices)})"
     return f"unknown {kind} {name!r}{hint}; choose from: {', '.join(choices)}"
