@@ -61,7 +61,7 @@ class GANConfig:
 def _check_recipe(cfg: GANConfig) -> None:
     """Range checks of the shared recipe, so a bad value fails before any training (not inside Adam or a reshape)."""
     name = type(cfg).__name__
-    rules = [("lr_g", cfg.lr_g > 0, "> 0"), ("lr_d", cfg.lr_d > 0, "> 0"), ("batch_size", cfg.batch_size >= 1, ">= 1"),
+    rules = [("lr_g", cfg.lr_g >= 0, ">= 0 (0 freezes G)"), ("lr_d", cfg.lr_d >= 0, ">= 0 (0 freezes D)"), ("batch_size", cfg.batch_size >= 1, ">= 1"),
              ("z_dim", cfg.z_dim >= 1, ">= 1"), ("beta1", 0 <= cfg.beta1 < 1, "in [0, 1)"),
              ("beta2", 0 <= cfg.beta2 < 1, "in [0, 1)"), ("adam_eps", cfg.adam_eps > 0, "> 0"),
              ("n_dis", cfg.n_dis >= 1, ">= 1"), ("reg_interval", cfg.reg_interval >= 1, ">= 1"),

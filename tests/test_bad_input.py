@@ -393,12 +393,12 @@ def _(tmp, run): return ["run", "--suite", "smoke", "--executor", "ray", "--addr
 TRAIN = ["train", "--model", "dcgan", "--dataset", "synthetic", "--kimg", "0.032", "--metrics", "", "--device", "cpu"]
 
 
-@case("lr_g_negative", "lr_g must be > 0, got -1.0")
+@case("lr_g_negative", "lr_g must be >= 0 (0 freezes G), got -1.0")
 def _(tmp, run): return [*TRAIN, "--set", "lr_g=-1", "--out", str(tmp / "r")]
 
 
-@case("lr_d_zero", "lr_d must be > 0, got 0.0")
-def _(tmp, run): return [*TRAIN, "--set", "lr_d=0", "--out", str(tmp / "r")]
+@case("lr_d_negative", "lr_d must be >= 0 (0 freezes D), got -0.5")
+def _(tmp, run): return [*TRAIN, "--set", "lr_d=-0.5", "--out", str(tmp / "r")]
 
 
 @case("batch_size_zero", "batch_size must be >= 1, got 0")
@@ -421,7 +421,7 @@ def _(tmp, run): return [*TRAIN, "--set", "n_dis=0", "--out", str(tmp / "r")]
 def _(tmp, run): return [*TRAIN, "--resolution", "33", "--out", str(tmp / "r")]
 
 
-@case("suite_lr_negative", "lr_g must be > 0, got -0.001")
+@case("suite_lr_negative", "lr_g must be >= 0 (0 freezes G), got -0.001")
 def _(tmp, run): return ["run", "--suite", suite(tmp, SMOKE + "  - {model: dcgan, overrides: {lr_g: -0.001}}\n"),
                          "--results", str(tmp / "res")]
 
