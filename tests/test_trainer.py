@@ -37,8 +37,12 @@ def test_learns_toy_problem(tmp_path):
         model, G, *_ = restore(run_dir, ckpt)
         return wasserstein_distance(model.sample(512, torch.Generator().manual_seed(0), G=G).flatten().numpy(), real)
 
+    # DCGAN at the widths this criterion was measured with (c = 16; the capacity-matched tiny preset has 9/10 and
+    # reaches 0.85 -> 0.76, 0.89x, within 3 kimg): the test is about the trainer, not the preset
+    widths = {"g_ch": 16, "d_ch": 16}
     for name, over, learns in (("learn", {}, True), ("frozen", {"lr_g": 0.0}, False)):
-        r = train(spec(tmp_path, name, kimg=3.0, eval_every_kimg=3.0, overrides={"batch_size": 32, **over}),
+        r = train(spec(tmp_path, name, kimg=3.0, eval_every_kimg=3.0,
+                       overrides={"batch_size": 32, **widths, **over}),
                   progress=False)
         assert r.status == "complete" and r.images_seen >= 3000
         first, last = list_checkpoints(tmp_path / name)[0], list_checkpoints(tmp_path / name)[-1]
