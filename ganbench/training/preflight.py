@@ -12,6 +12,11 @@ from ..models.base import GAN, ImageSpec
 def check_output_shape(model: GAN, img: ImageSpec, reference: torch.Tensor | None = None) -> None:
     """Sample two images from a copy of ``model`` (global RNG and the model untouched) and compare their shape to
     ``img``; an architecture that cannot make this resolution fails here, not at the first evaluation."""
+    with torch.random.fork_rng(devices=[]):  # whatever the probe draws, training's RNG stream is unchanged
+        _probe(model, img, reference)
+
+
+def _probe(model: GAN, img: ImageSpec, reference: torch.Tensor | None) -> None:
     probe = copy.deepcopy(model).eval()
     if probe.samples_from_data and reference is not None:
         probe.bind_reference(reference[:4])
