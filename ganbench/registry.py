@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import difflib
+import contextlib
 import fnmatch
 from typing import Callable, Generic, Iterator, TypeVar
 
@@ -28,6 +29,21 @@ class Registry(Generic[T]):
 
     def add(self, name: str, obj: T) -> T:
         return self.register(name)(obj)
+
+    def remove(self, name: str) -> None:
+        """Drop an entry (test-only registrations must not outlive their test module)."""
+        self._items.pop(name, None)
+
+    @contextlib.contextmanager
+    def temporarily(self, name: str, obj: T) -> Iterator[T]:
+        """Register ``obj`` as ``name`` for the duration of a ``with`` block (no-op if already the same object)."""
+        added = name not in self._items
+        self.register(name)(obj)
+        try:
+            yield obj
+        finally:
+            if added:
+                self.remove(name)
 
     def get(self, name: str) -> T:
         self._load()

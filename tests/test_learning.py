@@ -37,12 +37,10 @@ TOO_SLOW: dict[str, str] = {  # measured (load average 6-12 on 2 cores, so wall 
 
 @pytest.fixture(scope="module", autouse=True)
 def small_preset():
-    added = PRESET not in PRESETS
-    if added:
-        PRESETS.add(PRESET, Preset(PRESET, "fd", "fmnist-cnn", 500, "train", None, "test only: FD on 500 samples"))
-    yield
-    if added:  # test-only: must not leak into the registry other modules check (test_presets_are_consistent)
-        PRESETS._items.pop(PRESET, None)
+    # test-only: must not leak into the registry other modules check (test_presets_are_consistent)
+    with PRESETS.temporarily(PRESET, Preset(PRESET, "fd", "fmnist-cnn", 500, "train", None,
+                                            "test only: FD on 500 samples")):
+        yield
 
 
 @pytest.fixture(autouse=True)

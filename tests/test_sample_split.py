@@ -5,6 +5,8 @@ A test dataset whose train images are all 20 and test images all 240 makes the s
 """
 from __future__ import annotations
 
+import contextlib
+
 import pandas as pd
 import pytest
 import torch
@@ -30,13 +32,20 @@ def _images(split: str, name: str = "splitmark") -> ImageData:
                      "test only")
 
 
-if "splitmark" not in DATASETS:
+@pytest.fixture(scope="module", autouse=True)
+def splitmark():
+    """Test-only datasets and presets, removed after the module (other modules check the registries' contents)."""
+    names = ("splitmark", "splitmark_trainonly")
     register_dataset("splitmark", default_channels=1)(lambda split, res, ch, root: _images(split))
     register_dataset("splitmark_trainonly", splits=("train",), default_channels=1)(
         lambda split, res, ch, root: _images(split, "splitmark_trainonly"))
-for _name, _split in ((P_TRAIN, "train"), (P_TEST, "test")):
-    if _name not in PRESETS:
-        PRESETS.add(_name, Preset(_name, "fd", "fmnist-cnn", 64, _split, None, "test only: FD on 64 samples"))
+    with contextlib.ExitStack() as stack:
+        for name, split in ((P_TRAIN, "train"), (P_TEST, "test")):
+            stack.enter_context(PRESETS.temporarily(
+                name, Preset(name, "fd", "fmnist-cnn", 64, split, None, "test only: FD on 64 samples")))
+        yield
+    for name in names:
+        DATASETS.remove(name)
 
 
 class Draws(list):
