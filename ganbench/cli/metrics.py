@@ -182,17 +182,20 @@ def efficiency_cmd(model, preset, variant, resolution, channels, n_images, devic
                    "ganbench/metrics/weights/fmnist-cnn.pt)")
 @click.option("--epochs", default=None, type=int, help="default: the committed recipe's")
 @click.option("--seed", default=0, show_default=True)
-@click.option("--threads", default=1, show_default=True, help="the committed weights used 1")
+@click.option("--threads", default=None, type=int, help="torch threads (default: the committed weights' count)")
 @click.option("--corrupt", default=None, type=float, help="corruption augmentation strength (default: the recipe's)")
+@click.option("--fakes", default=None, type=float,
+              help="synthetic non-garments per real image, an 11th class (default: the recipe's)")
 @click.option("--data-root", default=None)
-def train_extractor_cmd(name, out, epochs, seed, threads, corrupt, data_root):
+def train_extractor_cmd(name, out, epochs, seed, threads, corrupt, fakes, data_root):
     """Train the domain feature extractor (reproduces the committed weights' recipe)."""
     from ..metrics import fmnist_cnn
     from ..paths import cache_dir
 
     out = Path(out) if out else cache_dir() / "weights" / "fmnist-cnn.pt"
-    meta = fmnist_cnn.train(out, epochs or fmnist_cnn.EPOCHS, seed, threads=threads, root=data_root,
-                            corrupt=fmnist_cnn.CORRUPT if corrupt is None else corrupt,
+    meta = fmnist_cnn.train(out, epochs or fmnist_cnn.EPOCHS, seed, threads=threads or fmnist_cnn.THREADS,
+                            root=data_root, corrupt=fmnist_cnn.CORRUPT if corrupt is None else corrupt,
+                            fakes=fmnist_cnn.FAKES if fakes is None else fakes,
                             log=lambda s: click.echo(s, err=True))
     click.echo(json.dumps(meta, indent=2))
     same = "matches" if meta["sha256"] == fmnist_cnn.SHA256 else "differs from"

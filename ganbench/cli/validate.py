@@ -10,8 +10,30 @@ from . import cli
 from ..errors import GanbenchError
 
 
+def untrained_samples(n: int, held, seed: int = 0, preset: str = "tiny") -> "dict[str, object]":
+    """uint8 samples of every registered model's untrained generator (``preset``, seed ``seed``, as a run's
+    evaluation at 0 images draws them); models that sample with real images get the held-out images."""
+    import torch
+
+    from ..models import MODELS, create_model
+    from ..models.base import ImageSpec, to_uint8
+
+    out = {}
+    img = ImageSpec(channels=1, resolution=32, num_classes=held.num_classes or 0)
+    for name in MODELS.names():
+        with torch.random.fork_rng():
+            torch.manual_seed(seed)
+            model = create_model(name, preset, img=img).eval()
+            if model.samples_from_data:
+                model.bind_reference(held.images)
+            g = torch.Generator().manual_seed(seed)
+            out[f"untrained:{name}"] = torch.cat([to_uint8(model.sample(min(500, n - i), g))
+                                                  for i in range(0, n, 500)])
+    return out
+
+
 def ladder_for(extractor: str, dataset: str = "fashion-mnist", n: int = 2000, seed: int = 0,
-               data_root: str | None = None, device: str = "cpu", progress=None):
+               data_root: str | None = None, device: str = "cpu", progress=None, generators: bool = True):
     """Run the ladder: ``n`` test-split images (disturbed) against the train split's cached statistics."""
     import torch
 
@@ -38,7 +60,8 @@ def ladder_for(extractor: str, dataset: str = "fashion-mnist", n: int = 2000, se
     metric = ext.metric_names.get("fd", "fd")
     return run_ladder(distance, images, labels, extractor=extractor, metric=metric, seed=seed,
                       reference=f"{dataset} train ({ref.n}), 32px 1ch",
-                      held_out=f"{dataset} test ({n} of {len(held)}, randperm seed {seed})", progress=progress)
+                      held_out=f"{dataset} test ({n} of {len(held)}, randperm seed {seed})", progress=progress,
+                      extra_degenerate=untrained_samples(n, held, seed) if generators else None)
 
 
 def plot_ladder(lad, path: Path) -> None:

@@ -12,7 +12,9 @@ Families (level 0 is the clean held-out set, so every family starts at the sampl
   swirl     swirl about the centre (skimage.transform.swirl's formula, radius = image size), strength 1, 2, 4
   salt      salt-and-pepper, 5%, 15%, 30% of the pixels
   modes     mode dropping: the images of only k = 5, 3, 1 of the 10 classes (same count)
-Degenerate sets: uniform, binary and Gaussian noise, one constant grey image, one real image repeated.
+Degenerate sets: uniform, binary and Gaussian noise, one constant grey image, one real image repeated, and (from
+``ganbench validate-metric``) the samples of every registered model's untrained generator at the comparison preset
+("untrained:<model>"): what a benchmark must never rank above a generator that has learned anything.
 
 Criteria (all must hold for PASS): the distance strictly increases within every family (level 0 included); every
 degenerate set scores at least 3x the worst mild disturbance (the first level of each family).
@@ -179,9 +181,10 @@ class Ladder:
 
 def run_ladder(distance: Callable[[Tensor], float], images: Tensor, labels: Tensor | None, *, extractor: str,
                metric: str, reference: str, held_out: str, seed: int = 0,
-               families: dict[str, tuple[float, ...]] = FAMILIES, progress: Callable[[str], None] | None = None
-               ) -> Ladder:
-    """``distance(uint8 images) -> float`` against the reference; ``images`` are the held-out set (n = len)."""
+               families: dict[str, tuple[float, ...]] = FAMILIES, progress: Callable[[str], None] | None = None,
+               extra_degenerate: dict[str, Tensor] | None = None) -> Ladder:
+    """``distance(uint8 images) -> float`` against the reference; ``images`` are the held-out set (n = len);
+    ``extra_degenerate``: more named degenerate sets (uint8, judged like the built-in ones)."""
     lad = Ladder(extractor, metric, len(images), reference, held_out, seed)
     for fam, levels in families.items():
         if fam == "modes" and labels is None:
@@ -196,6 +199,10 @@ def run_ladder(distance: Callable[[Tensor], float], images: Tensor, labels: Tens
     for kind in DEGENERATE:
         g = torch.Generator().manual_seed(seed)
         lad.degenerate[kind] = distance(degenerate(images, kind, g))
+        if progress:
+            progress(f"{kind}: {lad.degenerate[kind]:.3f}")
+    for kind, x in (extra_degenerate or {}).items():
+        lad.degenerate[kind] = distance(x)
         if progress:
             progress(f"{kind}: {lad.degenerate[kind]:.3f}")
     return lad
