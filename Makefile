@@ -9,7 +9,7 @@ run: setup
 	$(BIN)/ganbench report results/convergence --out report/convergence
 
 test: setup-test
-	$(BIN)/python -m pytest -q -m "not slow" --durations=25
+	$(BIN)/python -m pytest -q -m "not slow" -n 2 --dist loadfile --durations=25
 
 test-slow: setup-test   # every model's tiny preset trains on Fashion-MNIST and its fd_domain falls (~30 min on 2 cores)
 	$(BIN)/python -m pytest -q -m slow

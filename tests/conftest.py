@@ -11,6 +11,13 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 os.environ.setdefault("GANBENCH_OFFLINE", "1")  # tests never download
 os.environ.setdefault("GANBENCH_CACHE", str(Path(os.environ.get("TMPDIR", "/tmp")) / "ganbench-test-cache"))
+if os.environ.get("PYTEST_XDIST_WORKER"):  # `make test` runs one worker per core: one torch thread each
+    _workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    _threads = str(max(1, (os.cpu_count() or 1) // _workers))
+    os.environ["OMP_NUM_THREADS"] = os.environ["MKL_NUM_THREADS"] = _threads  # also for CLI subprocesses
+    import torch
+
+    torch.set_num_threads(int(_threads))
 
 
 @pytest.fixture

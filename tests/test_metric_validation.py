@@ -97,3 +97,21 @@ def test_shipped_suite_extractors_pass_the_ladder(extractor):
     for fam, info in recorded["families"].items():
         assert info["distance"] == pytest.approx([d for _, d in lad.families[fam]], rel=0.05, abs=0.02), fam
     assert json.dumps(recorded["families"]["noise"]["levels"]) == json.dumps([0.0, 0.25, 0.5, 0.75])
+    from ganbench.models import MODELS
+    assert {f"untrained:{m}" for m in MODELS.names()} <= set(lad.degenerate)  # every model's untrained G is judged
+    for kind, info in recorded["degenerate"].items():
+        assert info["distance"] == pytest.approx(lad.degenerate[kind], rel=0.05, abs=0.02), kind
+
+
+def test_fmnist_cnn_tells_synthetic_noise_from_garments():
+    """The committed weights put held-out synthetic non-garments (a fresh draw) in their 11th class and real test
+    garments in the other ten (weights without that class, e.g. version 2, fail)."""
+    from ganbench.data import load_dataset
+    from ganbench.metrics import fmnist_cnn
+
+    net = fmnist_cnn.load()
+    fakes = fmnist_cnn._fakes(300, torch.Generator().manual_seed(123))
+    real = fmnist_cnn.preprocess(load_dataset("fashion-mnist", "test", 32, 1).images[:300])
+    with torch.no_grad():
+        fake_cls, real_cls = net(fakes)[1].argmax(1), net(real)[1].argmax(1)
+    assert (fake_cls == 10).float().mean() > 0.95 and (real_cls == 10).float().mean() < 0.02

@@ -20,7 +20,7 @@ def test_tune_suite_gives_every_model_the_same_grid(tmp_path):
     for m in MODELS.names():
         paper = resolve_config(m, "paper")
         got = sorted(dict(s.overrides)["lr_g"] / paper.lr_g for s in specs if s.model == m)
-        assert got == pytest.approx([1, 3, 10]), m
+        assert got == pytest.approx([1, 3, 10, 30]), m
         assert {s.kimg for s in specs if s.model == m} == {suite.kimg}
     assert suite.select_by in suite.metrics and suite.select_by.endswith("_test")  # held out: not the FD reference
 
@@ -53,3 +53,18 @@ def test_grid_needs_select_by(tmp_path):
     bad.write_text("name: b\nruns: [{model: dcgan}]\ngrid: {a: {lr_g: x1}}\n")
     with pytest.raises(GanbenchError, match="select_by"):
         load_suite(str(bad))
+
+
+def test_tiny_presets_carry_the_recorded_tuning():
+    """No hand-picked rates: every model's comparison preset has exactly the learning rates the committed tuning
+    record picked (its paper rates times the chosen multiplier), and the record is of the shipped grid."""
+    from ganbench.tuning import load_record, tuned_rates
+
+    record = load_record()
+    assert record is not None, "no ganbench/suites/tune.selection.json: run `ganbench tune --record`"
+    suite = load_suite("tune")
+    assert record["grid"] == {k: dict(v) for k, v in suite.grid.items()} and record["preset"] == suite.preset
+    assert set(record["chosen"]) == set(MODELS.names())
+    for m in MODELS.names():
+        cfg, rates = resolve_config(m, record["preset"]), tuned_rates(m, record)
+        assert (cfg.lr_g, cfg.lr_d) == pytest.approx((rates["lr_g"], rates["lr_d"]), rel=1e-5), m  # 6 digits

@@ -54,6 +54,22 @@ def select(root: Path, suite) -> "tuple[object, dict]":
     return table, chosen
 
 
+def _provenance(suite_dir: Path) -> dict:
+    """Commit(s), device(s) and date of the tuning runs (from their config.yaml)."""
+    import datetime
+
+    import yaml
+
+    commits, devices = set(), set()
+    for cfg in suite_dir.glob("*/config.yaml"):
+        c = yaml.safe_load(cfg.read_text()) or {}
+        env = c.get("environment") or {}
+        commits.add(str(env.get("git_commit") or c.get("git_commit") or "unknown"))
+        devices.add(str(env.get("device_name") or env.get("device") or c.get("device") or "unknown"))
+    return {"git_commits": sorted(commits), "devices": sorted(devices),
+            "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d")}
+
+
 @cli.command("tune")
 @click.option("--suite", "suite_name", default="tune", show_default=True, help="a suite with 'grid' and 'select_by'")
 @click.option("--models", default=None, help="only these models (comma-separated)")
@@ -62,7 +78,9 @@ def select(root: Path, suite) -> "tuple[object, dict]":
 @click.option("--data-root", default=None)
 @click.option("--device", default="auto", show_default=True)
 @click.option("--select-only", is_flag=True, help="do not train; select from the runs already there")
-def tune_cmd(suite_name, models, workers, results_root, data_root, device, select_only) -> None:
+@click.option("--record", is_flag=True,
+              help="also write the selection to ganbench/suites/tune.selection.json (what presets and reports cite)")
+def tune_cmd(suite_name, models, workers, results_root, data_root, device, select_only, record) -> None:
     """Run the shared tuning grid for every model and pick each model's grid point on the held-out metric."""
     from .. import results
     from ..io import write_json, write_text
@@ -95,9 +113,15 @@ def tune_cmd(suite_name, models, workers, results_root, data_root, device, selec
         md.append(f"| {m} | " + " | ".join(cells.get(p, "—") for p in grid) + f" | {chosen[m]} |")
     out = root / suite.name
     write_text(out / "selection.md", "\n".join(md) + "\n")
-    write_json(out / "selection.json", {"suite": suite.name, "select_by": suite.select_by, "grid": grid,
-                                        "seeds": list(suite.seeds), "kimg": suite.kimg, "preset": suite.preset,
-                                        "chosen": {m: {"point": p, **grid[p]} for m, p in chosen.items()},
-                                        "table": table.to_dict("records")})
+    payload = {"suite": suite.name, "select_by": suite.select_by, "grid": grid, "points": list(grid),
+               "seeds": list(suite.seeds),
+               "kimg": suite.kimg, "preset": suite.preset, "dataset": suite.dataset,
+               "chosen": {m: {"point": p, **grid[p]} for m, p in chosen.items()},
+               "table": table.to_dict("records"), **_provenance(root / suite.name)}
+    write_json(out / "selection.json", payload)
+    if record:
+        from ..tuning import RECORD
+        write_json(RECORD, payload)
+        click.echo(f"recorded: {RECORD}", err=True)
     click.echo("\n".join(md))
     sys.stdout.flush()

@@ -26,7 +26,7 @@ import yaml
 from ..errors import GanbenchError
 from ..io import write_text
 from . import fmt
-from .document import Report, Section
+from .document import Report, Section, Table
 from .groups import groups as make_groups
 from .load import ResultSet, load, load_validation
 from .marks import Marks
@@ -81,6 +81,48 @@ def validation_lines(rs: ResultSet, loader: Callable[[str], dict | None] = load_
     return out
 
 
+def _g(x: float | None) -> str:
+    return "—" if x is None else f"{x:g}"
+
+
+def tuning_section(rs: ResultSet, record: dict[str, Any] | None) -> Section | None:
+    """The equal-tuning record (``ganbench tune --record``) for the models run at its preset: the grid, every
+    point's selection metric, the chosen point and the learning rates it means."""
+    from ..tuning import tuned_rates
+
+    runs = rs.runs
+    if record is None or not len(runs):
+        return None
+    models = sorted(set(runs.loc[runs["preset"] == record.get("preset"), "model"].dropna()) & set(record["chosen"]))
+    if not models:
+        return None
+    grid = list(record.get("points") or record["grid"])  # the suite's order (the JSON's keys are sorted)
+    cells: dict[tuple[str, str], str] = {}
+    for r in record.get("table", []):
+        sd = r.get("std")
+        cells[(r["model"], r["point"])] = fmt.num(r["mean"]) + (f" ± {fmt.num(sd)}" if r.get("seeds", 1) > 1 else "")
+    rows = []
+    for m in models:
+        rates = tuned_rates(m, record) or {}
+        rows.append([m] + [cells.get((m, p), "—") for p in grid] + [record["chosen"][m]["point"],
+                                                                     _g(rates.get("lr_g")), _g(rates.get("lr_d"))])
+    points = "; ".join(f"{k}: " + ", ".join(f"{a} {v}" for a, v in record["grid"][k].items()) for k in grid)
+    caption = (f"Equal tuning budget (`ganbench tune`, suite {record['suite']}): every model at the same grid "
+               f"({points}; \"xN\" = N times the model's paper-preset value), seeds {record['seeds']}, "
+               f"{record['kimg']:g} kimg, {record['preset']} preset, {record.get('dataset', 'fashion-mnist')}; "
+               f"cells: {record['select_by']} at the last evaluation (held-out split), lower is better; the lowest "
+               f"is chosen and is what the {record['preset']} presets carry. Measured at "
+               f"{fmt.join(record.get('git_commits', ['unknown']))} on {'; '.join(record.get('devices', ['unknown']))}.")
+    notes = []
+    edge = [m for m in models if record["chosen"][m]["point"] in (grid[0], grid[-1])]
+    if edge:
+        notes.append(f"Chosen at the edge of the grid: {', '.join(edge)} (a wider grid might pick another value).")
+    if len(record["seeds"]) == 1:
+        notes.append("One seed per point: the pick is not tested against seed noise.")
+    table = Table("tuning", "Tuning", caption, ["model"] + grid + ["chosen", "lr_g", "lr_d"], rows, notes=notes)
+    return Section("Tuning", tables=[table])
+
+
 def _intro(rs: ResultSet, root: Path, loader: Callable[[str], dict | None] = load_validation) -> list[str]:
     runs = rs.runs
     counts = runs["status"].value_counts().to_dict()
@@ -99,9 +141,12 @@ def _intro(rs: ResultSet, root: Path, loader: Callable[[str], dict | None] = loa
 
 def build(root: Path, out: Path, published: dict[str, Any] | None = None, extra_roots: Iterable[Path] = (),
           thresholds: dict[str, list[float]] | None = None, plots: bool = True,
-          validation: Callable[[str], dict | None] = load_validation) -> Report:
+          validation: Callable[[str], dict | None] = load_validation,
+          tuning: Callable[[], dict | None] | None = None) -> Report:
     """Read the results and assemble the report (figures are written into ``out``); ``validation`` reads an
-    extractor's metric-validation result (default: the committed ganbench/metrics/weights/*.validation.json)."""
+    extractor's metric-validation result (default: the committed ganbench/metrics/weights/*.validation.json);
+    ``tuning`` reads the tuning record (default: the committed ganbench/suites/tune.selection.json)."""
+    from ..tuning import load_record
     root = Path(root)
     rs = load(root, list(extra_roots))
     if not len(rs.runs):
@@ -123,6 +168,8 @@ def build(root: Path, out: Path, published: dict[str, Any] | None = None, extra_
         Section("Efficiency", [] if eff_tables else [EFFICIENCY_HOWTO], eff_tables),
         Section("Paper vs ours", paper_text, paper),
     ]
+    tune = tuning_section(rs, (tuning or load_record)())
+    sections += [tune] if tune else []
     dev = marks.section()
     sections += [dev] if dev else []
     st = status_table(rs)
@@ -140,7 +187,8 @@ def build(root: Path, out: Path, published: dict[str, Any] | None = None, extra_
 def build_report(root: Path, out: Path, formats: Iterable[str] = ("md", "latex", "html"),
                  published: Path | None | str = "default", efficiency: Iterable[Path] | None = None,
                  thresholds: dict[str, list[float]] | None = None, plots: bool = True,
-                 validation: Callable[[str], dict | None] = load_validation) -> dict[str, Path]:
+                 validation: Callable[[str], dict | None] = load_validation,
+                 tuning: Callable[[], dict | None] | None = None) -> dict[str, Path]:
     """Render the report of ``root`` into ``out``; returns {format: file}. ``published="default"`` uses
     baselines/published.yaml when it exists; ``efficiency`` None looks for an ``efficiency`` results folder next to
     ``root``."""
@@ -156,7 +204,7 @@ def build_report(root: Path, out: Path, formats: Iterable[str] = ("md", "latex",
         efficiency = [sib] if root.name != "efficiency" and sib.is_dir() and sib.resolve() != root.resolve() else []
     out.mkdir(parents=True, exist_ok=True)
     report = build(root, out, load_published(Path(published)) if published else None, efficiency, thresholds, plots,
-                   validation)
+                   validation, tuning)
     written = {}
     for f in formats:
         name, kind = FORMATS[f]

@@ -1,0 +1,33 @@
+"""The committed tuning record: which grid point ``ganbench tune`` picked for each model's comparison preset.
+
+``ganbench tune --record`` writes ``ganbench/suites/tune.selection.json`` (grid, seeds, budget, selection metric,
+the measured table and the chosen point per model, with the commit and device it was measured on). The ``tiny``
+presets carry the chosen learning rates as literal values; ``tests/test_tune.py`` checks that they equal the paper
+rates times the recorded multiplier (no hand-picked values), and reports print the record (``Tuning`` section).
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+RECORD = Path(__file__).resolve().parent / "suites" / "tune.selection.json"
+
+
+def load_record(path: Path = RECORD) -> dict[str, Any] | None:
+    """The tuning record, or None when there is none (or it is unreadable)."""
+    try:
+        return json.loads(Path(path).read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def tuned_rates(model: str, record: dict[str, Any] | None = None) -> dict[str, float] | None:
+    """{lr_g, lr_d} the record picked for ``model`` (paper rates times the chosen multiplier), or None."""
+    from .runner import resolve_point
+
+    record = load_record() if record is None else record
+    if not record or model not in record.get("chosen", {}):
+        return None
+    point = record["grid"][record["chosen"][model]["point"]]
+    return {k: float(v) for k, v in resolve_point(model, point).items() if k in ("lr_g", "lr_d")}
