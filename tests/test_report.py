@@ -14,13 +14,13 @@ from pathlib import Path
 import pytest
 import yaml
 
-from test_report_fixture import make_results, validation, write_published
+from test_report_fixture import make_results, tuning, validation, write_published
 
 from ganbench.report import build_report
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = Path(__file__).resolve().parent / "golden"
-N_TABLES = 12  # in the fixture's report
+N_TABLES = 13  # in the fixture's report (the Tuning table included)
 N_IMAGES = 25  # 12 plots + 13 sample grids
 
 
@@ -30,7 +30,7 @@ def rendered(tmp_path_factory):
     root = make_results(d / "results")
     out = d / "out"
     written = build_report(root, out, ["md", "latex", "html"], published=write_published(d / "published.yaml"),
-                           validation=validation)
+                           validation=validation, tuning=tuning)
     return out, written
 
 
@@ -163,3 +163,15 @@ def test_published_yaml_matches_paper_refs():
         for r in entry["results"]:
             assert {"dataset", "metric", "value", "protocol", "source", "evidence"} <= set(r), (name, r)
             assert r["evidence"] in ("R", "R-2") and isinstance(r["value"], (int, float))
+
+
+def test_tuning_section_prints_the_record(rendered):
+    """The equal-tuning record: every grid point's selection value, the chosen point and the learning rates it
+    means (paper rates x the multiplier), only for models run at the record's preset."""
+    md = rendered[1]["md"].read_text()
+    sec = md[md.index("## Tuning"):]
+    sec = sec[:sec.index("\n## ", 4)]
+    assert "| dcgan | 50.50 | 40.25 | lr_x3 | 0.0006 | 0.0006 |" in sec, sec
+    assert "| biggan | 20.00 | 30.00 | lr_x1 | 0.0002 | 0.0002 |" in sec, sec
+    assert "projected_gan" not in sec.split("|---")[1]  # no record for it: not listed
+    assert "One seed per point" in sec and "0123abc" in sec

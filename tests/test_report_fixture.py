@@ -140,6 +140,22 @@ def validation(extractor: str) -> dict | None:
     return VALIDATIONS.get(extractor)
 
 
+TUNING = {"suite": "tune", "select_by": "fd_domain2k_test", "preset": "tiny", "dataset": "fashion-mnist", "kimg": 2,
+          "seeds": [0], "points": ["lr_x1", "lr_x3"],
+          "grid": {"lr_x1": {"lr_g": "x1", "lr_d": "x1"}, "lr_x3": {"lr_g": "x3", "lr_d": "x3"}},
+          "chosen": {"dcgan": {"point": "lr_x3"}, "biggan": {"point": "lr_x1"}},
+          "table": [{"model": "dcgan", "point": "lr_x1", "mean": 50.5, "std": None, "seeds": 1},
+                    {"model": "dcgan", "point": "lr_x3", "mean": 40.25, "std": None, "seeds": 1},
+                    {"model": "biggan", "point": "lr_x1", "mean": 20.0, "std": None, "seeds": 1},
+                    {"model": "biggan", "point": "lr_x3", "mean": 30.0, "std": None, "seeds": 1}],
+          "git_commits": ["0123abc"], "devices": ["cpu: test"], "date": "2026-01-01"}
+
+
+def tuning() -> dict:
+    """A fixed tuning record (the golden files must not depend on the committed ganbench/suites/tune.selection.json)."""
+    return TUNING
+
+
 def write_published(path: Path) -> Path:
     path.write_text(yaml.safe_dump(PUBLISHED, sort_keys=False))
     return path
