@@ -173,5 +173,5 @@ def test_tuning_section_prints_the_record(rendered):
     sec = sec[:sec.index("\n## ", 4)]
     assert "| dcgan | 50.50 | 40.25 | lr_x3 | 0.0006 | 0.0006 |" in sec, sec
     assert "| biggan | 20.00 | 30.00 | lr_x1 | 0.0002 | 0.0002 |" in sec, sec
-    assert "projected_gan" not in sec.split("|---")[1]  # no record for it: not listed
+    assert "| projected_gan |" not in sec  # no record for it: not listed
     assert "One seed per point" in sec and "0123abc" in sec
