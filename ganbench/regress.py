@@ -1,6 +1,6 @@
 """The regression gate: ``ganbench regress --baseline baselines/ci-quick.json``.
 
-A baseline JSON names a suite (``ci-quick``: DCGAN tiny on Fashion-MNIST, 3 kimg, seeds 0-2, one thread,
+A baseline JSON names a suite (``ci-quick``: StyleGAN2 tiny on Fashion-MNIST, 1.5 kimg, seeds 0-2, one thread,
 ``fd_domain2k_train``). Its checks are the *mean over the suite's seeds* of each metric at each evaluation of each
 (model, variant, preset). The gate trains the suite (or reads it, when its runs are complete in the results
 directory and were made by the current clean commit), compares each gated mean with the baseline's and fails (exit
