@@ -65,7 +65,8 @@ MEAN_RULE = (f"tolerance = max(t({CONFIDENCE:g}, m-1) * s * sqrt(2/n), {FLOOR:g}
              f"mean); sqrt(2/n) because baseline and rerun are two means of n draws; t = one-sided Student-t "
              f"quantile for a sigma estimated from m seeds. Gated only when images_seen > 0 and tolerance <= "
              f"{MAX_GAIN:g} * the gain of the mean over the untrained G (the mean at 0 images; without one, tolerance "
-             f"<= {MAX_REL:g} * |mean|). A gated check fails when the mean worsens (direction of the metric preset) by more than its "
+             f"<= {MAX_REL:g} * |mean|). A gated check fails when the mean worsens (direction of the metric preset) "
+             f"by more than its "
              f"tolerance")
 
 

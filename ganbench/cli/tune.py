@@ -64,8 +64,8 @@ def _provenance(suite_dir: Path) -> dict:
     for cfg in suite_dir.glob("*/config.yaml"):
         c = yaml.safe_load(cfg.read_text()) or {}
         env = c.get("environment") or {}
-        commits.add(str(env.get("git_commit") or c.get("git_commit") or "unknown"))
-        devices.add(str(env.get("device_name") or env.get("device") or c.get("device") or "unknown"))
+        commits.add(str(env.get("git_commit", "unknown")))
+        devices.add(str(env.get("device", "unknown")))
     return {"git_commits": sorted(commits), "devices": sorted(devices),
             "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d")}
 

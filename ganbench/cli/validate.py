@@ -16,14 +16,13 @@ def untrained_samples(n: int, held, seed: int = 0, preset: str = "tiny") -> "dic
     import torch
 
     from ..models import MODELS, create_model
-    from ..models.base import ImageSpec, to_uint8
+    from ..models.base import to_uint8
 
     out = {}
-    img = ImageSpec(channels=1, resolution=32, num_classes=held.num_classes or 0)
     for name in MODELS.names():
         with torch.random.fork_rng():
             torch.manual_seed(seed)
-            model = create_model(name, preset, img=img).eval()
+            model = create_model(name, preset, img=held.spec).eval()
             if model.samples_from_data:
                 model.bind_reference(held.images)
             g = torch.Generator().manual_seed(seed)

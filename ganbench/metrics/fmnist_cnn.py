@@ -292,7 +292,8 @@ def train(out: Path = WEIGHTS, epochs: int = EPOCHS, seed: int = 0, batch_size: 
             "test_accuracy": accuracy(net, test_set.images, test_set.labels),
             "train_accuracy": accuracy(net, x_all, y_all), "test_split": "fashion-mnist test (10000)",
             "widths": list(widths), "epochs": epochs, "seed": seed, "batch_size": batch_size, "lr": lr,
-            "weight_decay": weight_decay, "translate": translate, "corrupt": corrupt, "fakes": fakes, "threads": threads,
+            "weight_decay": weight_decay, "translate": translate, "corrupt": corrupt, "fakes": fakes,
+            "threads": threads,
             "train_seconds": round(time.time() - t0, 1), "torch": torch.__version__,
             "cpu": platform.processor() or platform.machine(),
             "command": f"ganbench train-extractor fmnist-cnn --epochs {epochs} --seed {seed} --threads {threads} "

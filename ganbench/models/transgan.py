@@ -27,9 +27,9 @@ Gradient norms of G and D are clipped at 5 (``clip_grad_norm_`` in ``functions.p
 Deviations: (1) locality-aware init is a v1 mechanism that the v2 CIFAR script does not use; it is on by default here
 because the seed paper names it as a TransGAN ingredient (``no_local_init`` is the ablation). (2) Multi-task
 co-training (MT-CT, v1 paper; not in the released code) is not implemented. (3) DiffAugment's cutout coin uses
-torch's RNG, not Python's. (4) ``tiny`` (CPU scale) trains with 2 D steps and G batch = D batch, at the learning rates ``ganbench tune``
-picked (below); with the official 1e-4 the WGAN-GP critic hardly separates real from generated images within a few
-kimg (measured on Fashion-MNIST: the critic's gap after 80 steps against fixed G samples is 0.65 at 1e-4 vs 5.0 at
+torch's RNG, not Python's. (4) ``tiny`` (CPU scale) trains with 2 D steps and G batch = D batch, at the
+learning rates ``ganbench tune`` picked (below); with the official 1e-4 the WGAN-GP critic hardly separates real
+from generated images within a few kimg (measured on Fashion-MNIST: the critic's gap after 80 steps against fixed G samples is 0.65 at 1e-4 vs 5.0 at
 1e-3). Until 2026-12 the tiny rates were hand-picked (5e-4 / 1e-3); the shared grid replaced them.
 The G EMA needs no change: the shared trainer, like ``functions.py``, applies beta = 0.5^(D batch / half-life) once
 per G step with the half-life capped at 0.1 x real images seen.
@@ -189,7 +189,8 @@ class TransGAN(GAN):
         # (the z -> 8x8 x gf linear is most of a small G); D 48 (36 + 12), depth 1, n_dis 2. Same token counts as
         # the paper. D batch 16 (official per-GPU batch is 8) and G batch = D batch: the 1024-token 32x32 stage
         # dominates the CPU cost. lr 1e-3 (ganbench tune, x10) instead of 1e-4: at 1e-4 the critic barely moves in a
-        # few kimg (see the docstring); the rates are the tuned ones. Same 32x32 top stage, so the same band widths; the mask is gone at 10 kimg.
+        # few kimg (see the docstring); the rates are the tuned ones. Same 32x32 top stage, so the same band
+        # widths; the mask is gone at 10 kimg.
         "tiny": TransGANConfig(**{**_recipe, **dict(
             z_dim=16, batch_size=16, n_dis=2, g_batch_ratio=1, lr_g=1e-3, lr_d=1e-3, ema_kimg=10.0, g_dim=64,
             g_depths=(1, 1, 1), g_heads=2, d_dim=48, d_depth=1, d_heads=2, local_kimg=(2.5, 5.0, 7.5, 10.0))}),

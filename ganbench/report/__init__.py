@@ -112,7 +112,8 @@ def tuning_section(rs: ResultSet, record: dict[str, Any] | None) -> Section | No
                f"{record['kimg']:g} kimg, {record['preset']} preset, {record.get('dataset', 'fashion-mnist')}; "
                f"cells: {record['select_by']} at the last evaluation (held-out split), lower is better; the lowest "
                f"is chosen and is what the {record['preset']} presets carry. Measured at "
-               f"{fmt.join(record.get('git_commits', ['unknown']))} on {'; '.join(record.get('devices', ['unknown']))}.")
+               f"{fmt.join(record.get('git_commits', ['unknown']))} on "
+               f"{'; '.join(record.get('devices', ['unknown']))}.")
     notes = []
     edge = [m for m in models if record["chosen"][m]["point"] in (grid[0], grid[-1])]
     if edge:
