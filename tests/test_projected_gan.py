@@ -67,10 +67,10 @@ def test_pretrained_weights_classify_imagenet_and_reach_the_model(name):
     flower = _classify(net, "flower.jpg", efficientnet.NATIVE_SIZE[name])
     assert china[0] in {442, 663, 698, 832}, china  # bell cote, monastery, palace, stupa
     assert flower[0] == 985, flower  # daisy
-    # the model's frozen trunk holds exactly these weights (head layers dropped)
+    # the model's frozen trunk holds exactly these weights (head layers dropped, BatchNorm folded into the convs)
     model = _tiny(backbone=name)
     trunk = model.D.projector.net.state_dict()
-    full = net.state_dict()
+    full = efficientnet.fold_batchnorm(net).state_dict()
     assert not any(k.startswith(("_conv_head", "_bn1", "_fc")) for k in trunk)
     assert all(torch.equal(v, full[k]) for k, v in trunk.items())
 
@@ -78,7 +78,7 @@ def test_pretrained_weights_classify_imagenet_and_reach_the_model(name):
 def test_feature_network_and_projections_frozen_through_a_training_step():
     model = _tiny()
     proj = model.D.projector
-    before = {k: v.clone() for k, v in proj.state_dict().items()}  # weights, CCM/CSM, BN running stats
+    before = {k: v.clone() for k, v in proj.state_dict().items()}  # backbone (BatchNorm folded), CCM/CSM
     d_before = [p.clone() for p in model.d_parameters()]
     g_before = [p.clone() for p in model.g_parameters()]
     _step(model)
@@ -87,7 +87,7 @@ def test_feature_network_and_projections_frozen_through_a_training_step():
     after = proj.state_dict()
     changed = [k for k, v in before.items() if not torch.equal(v, after[k])]
     assert not changed, changed[:5]
-    assert any(k.endswith("running_mean") for k in before)  # BN statistics were among the checked tensors
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in proj.modules())  # no statistics left to drift
     assert {id(p) for p in model.d_parameters()}.isdisjoint(id(p) for p in proj.parameters())
     assert any(not torch.equal(a, b) for a, b in zip(d_before, model.d_parameters()))  # the mini-Ds did train
     assert any(not torch.equal(a, b) for a, b in zip(g_before, model.g_parameters()))
@@ -124,8 +124,7 @@ def test_paper_preset_counts_match_the_official_code():
     assert counts["params_g_frozen"] == 0
     D = _discriminator("paper", "lite0")
     assert [sum(p.numel() for p in d.parameters()) for d in D.discs] == OFFICIAL_MINI_DS
-    frozen = sum(p.numel() for p in D.parameters() if not p.requires_grad)
-    assert frozen == BACKBONE_PARAMS["lite0"] + CCM_PARAMS + CSM_PARAMS
+    assert D.projector.frozen_params == BACKBONE_PARAMS["lite0"] + CCM_PARAMS + CSM_PARAMS
 
 
 # one variant per distinct config (discs_4 and lite1 equal default)
@@ -175,3 +174,26 @@ def test_generator_blocks_reproduce_the_official_fastgan_lite_count():
 def test_bad_config_is_a_one_line_error(overrides):
     with pytest.raises(GanbenchError):
         create_model("projected_gan", "tiny", "default", ImageSpec(1, 32), overrides)
+
+
+@pytest.mark.parametrize("pretrained", [True, False])
+def test_folded_batchnorm_is_the_same_frozen_network(pretrained):
+    """The projector folds the frozen BatchNorms into the convs: the same levels and input gradients as the plain net.
+
+    Levels agree to 1e-5 (max error over max value; float32's own error against float64 is ~2e-6). Input gradients
+    are compared in L2 (<= 5e-3): at ReLU6's kinks a rounding flip moves single elements, and the unfolded float32
+    net shows the same ~1e-3 against float64 on some inputs. A planted wrong BatchNorm eps gives 7e-3 / 9e-2."""
+    plain = efficientnet.build("lite0", pretrained, image_size=96)
+    folded = efficientnet.fold_batchnorm(efficientnet.build("lite0", pretrained, image_size=96))
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in folded.modules())
+    gen = torch.Generator().manual_seed(0)
+    x = (torch.rand(4, 3, 96, 96, generator=gen) * 2 - 1).requires_grad_()  # the Lite input range
+    ref, out = efficientnet.stages(plain, x), efficientnet.stages(folded, x)
+    w = [torch.randn(t.shape, generator=gen) for t in ref]  # a random direction: every output element counts
+    (g_ref,) = torch.autograd.grad(sum((a * b).sum() for a, b in zip(ref, w)), x)
+    (g,) = torch.autograd.grad(sum((a * b).sum() for a, b in zip(out, w)), x)
+    for a, b in zip(out, ref):
+        assert (a - b).abs().max() <= 1e-5 * b.abs().max()
+    assert (g - g_ref).norm() <= 5e-3 * g_ref.norm()
+    with pytest.raises(ValueError, match="eval mode"):
+        efficientnet.fold_batchnorm(efficientnet.build("lite0", pretrained).train())

@@ -84,7 +84,10 @@ class Projector(nn.Module):
             init_untrained(net, seed)
         for head in ("_conv_head", "_bn1", "_fc"):  # unused by Projected GAN (the official keeps stem + blocks)
             delattr(net, head)
-        self.net = net.to(memory_format=torch.channels_last)  # depthwise convs run ~1.5x faster on CPU in NHWC
+        # BatchNorm folded into the convs (frozen statistics: the same function, ~1.7x faster iterations on CPU);
+        # depthwise convs run ~1.5x faster on CPU in NHWC
+        self.backbone_params = sum(p.numel() for p in net.parameters())  # as published (BatchNorm unfolded)
+        self.net = efficientnet.fold_batchnorm(net).to(memory_format=torch.channels_last)
         with torch.no_grad():
             levels = efficientnet.stages(net, torch.zeros(1, 3, feat_res, feat_res))
         ch = [f.shape[1] for f in levels]
@@ -102,6 +105,12 @@ class Projector(nn.Module):
         self.sizes = [s * (2 if projection == "csm" else 1) for s in self.backbone_sizes]
         self.requires_grad_(False)
         self.eval()
+
+    @property
+    def frozen_params(self) -> int:
+        """Frozen parameters as the architecture has them: the backbone before BatchNorm folding, CCM and CSM."""
+        folded = sum(p.numel() for p in self.net.parameters())
+        return sum(p.numel() for p in self.parameters()) - folded + self.backbone_params
 
     def train(self, mode: bool = True) -> Projector:
         return super().train(False)  # always eval: frozen BatchNorm statistics

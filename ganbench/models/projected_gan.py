@@ -190,3 +190,10 @@ class ProjectedGAN(GAN):
 
     def d_parameters(self):
         return list(self.D.discs.parameters())  # only the mini-Ds, whatever requires_grad says elsewhere
+
+    def param_counts(self) -> dict[str, int]:
+        counts = super().param_counts()
+        if self.D.projector is not None:  # the backbone's parameters as published, not as BatchNorm-folded
+            counts["params_d_frozen"] += self.D.projector.frozen_params - sum(
+                p.numel() for p in self.D.projector.parameters())
+        return counts

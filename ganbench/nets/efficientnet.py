@@ -61,6 +61,36 @@ def cached(name: str, pretrained: bool = True) -> nn.Module:
     return build(name, pretrained)
 
 
+def conv_bn_pairs(net: nn.Module) -> list[tuple[nn.Module, str, str]]:
+    """(module, conv attribute, BatchNorm attribute) for every conv followed by a BatchNorm (stem, blocks, head)."""
+    pairs = [(net, "_conv_stem", "_bn0")]
+    for b in net._blocks:
+        if hasattr(b, "_expand_conv"):
+            pairs.append((b, "_expand_conv", "_bn0"))
+        pairs += [(b, "_depthwise_conv", "_bn1"), (b, "_project_conv", "_bn2")]
+    if hasattr(net, "_conv_head"):
+        pairs.append((net, "_conv_head", "_bn1"))
+    return pairs
+
+
+def fold_batchnorm(net: nn.Module) -> nn.Module:
+    """Fold every eval-mode BatchNorm into the conv before it (``w * gamma / sigma``, a bias), in place.
+
+    The same function of the input up to float rounding (tests/test_projected_gan.py: outputs and input gradients
+    within 1e-5 relative), and one pass over each activation fewer in the forward and backward: a frozen network's
+    statistics never change. Not used by the metric extractors, whose numbers stay those of the unfolded network.
+    """
+    from torch.nn.utils.fusion import fuse_conv_bn_eval
+
+    if net.training:
+        raise ValueError("fold_batchnorm needs a network in eval mode (frozen statistics)")
+    for module, conv, bn in conv_bn_pairs(net):
+        if isinstance(getattr(module, bn), nn.BatchNorm2d):
+            setattr(module, conv, fuse_conv_bn_eval(getattr(module, conv), getattr(module, bn)))
+            setattr(module, bn, nn.Identity())
+    return net.requires_grad_(False)
+
+
 def preprocess(images: Tensor, size: int | None) -> Tensor:
     """Images in [-1, 1] (1 or 3 channels) -> the Lite models' input at ``size`` (bilinear, as Projected GAN)."""
     if images.shape[1] == 1:
