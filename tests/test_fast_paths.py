@@ -83,11 +83,22 @@ def test_lrm_channel_matches_reference():
     _same_outputs_and_grads(m, m, lambda x: channel_reference(m, x), torch.randn(2, 16, 8, 8))
 
 
-@pytest.mark.parametrize("band", [None, 3])
-def test_transformer_attention_with_bias_matches_reference(band):
-    m = Attention(16, 2, side=4)  # relative-position bias as the additive mask, plus the locality band
+@pytest.mark.parametrize("side,band,banded", [(4, None, False), (4, 3, False), (8, 3, True), (8, 1, True),
+                                             (16, 4, True)])
+def test_transformer_attention_with_bias_matches_reference(side, band, banded, monkeypatch):
+    """Relative-position bias as the additive mask, plus the locality band; a narrow band is computed on the band
+    alone (``banded``), which must give the masked full attention's outputs and gradients (the bias table's too)."""
+    calls, banded_path = [], Attention.banded
+
+    def spy(self, *args):
+        calls.append(1)
+        return banded_path(self, *args)
+
+    monkeypatch.setattr(Attention, "banded", spy)
+    m = Attention(16, 2, side=side)
     m.band = band
-    _same_outputs_and_grads(m, m, lambda x: transformer_reference(m, x), torch.randn(2, 16, 16))
+    _same_outputs_and_grads(m, m, lambda x: transformer_reference(m, x), torch.randn(3, side * side, 16))
+    assert bool(calls) == banded
 
 
 def test_gradient_penalty_through_fused_attention():

@@ -10,6 +10,11 @@ dropout. Optional extras used by TransGAN v2/v1:
 - a band mask ``|i - j| <= band`` over the flattened (row-major) token order: the locality-aware attention
   initialisation of TransGAN v1 (``get_attn_mask`` in the v1 CIFAR model ``TransGAN_8_8_1``).
 
+While the band is narrow (``2 band + 1 <= N / 4``), attention is computed on the band only: each query against its
+``2 band + 1`` neighbours in flattened order, the relative bias gathered for those offsets, out-of-range keys at -inf.
+Outside the band the full computation adds exp(-inf) = 0, so the outputs and the gradients (the bias table's
+included) are the same up to float rounding, at (2 band + 1) / N of the cost (``tests/test_fast_paths.py``).
+
 ``fused=True`` computes attention with ``F.scaled_dot_product_attention`` (no N x N matrix kept for backward: the
 generator's 32x32 stage has 1024 tokens), in G and in D; inside the WGAN-GP pass (``ganbench.attention.double_backward``)
 it falls back to the explicit form, since the fused kernels have no second derivative.
@@ -81,6 +86,27 @@ class Attention(nn.Module):
         # 4-D: with a 3-D mask the CPU fused kernel falls back to a path ~4x slower (torch 2.14)
         return None if bias is None else bias.unsqueeze(0)
 
+    def band_bias(self, n: int, device: torch.device, dtype: torch.dtype) -> Tensor:
+        """(heads, n, 2 band + 1) logit term over each query's band: the relative bias, -inf past the sequence ends."""
+        w = self.band
+        j = torch.arange(n, device=device)[:, None] + torch.arange(-w, w + 1, device=device)  # key of (query, slot)
+        inside = (j >= 0) & (j < n)
+        bias = torch.zeros((), device=device, dtype=dtype).expand(self.heads, n, 2 * w + 1)
+        if self.rel_bias is not None:
+            if n != self.side ** 2:
+                raise ValueError(f"relative position bias built for {self.side}x{self.side} tokens, got {n}")
+            idx = self.rel_index.gather(1, j.clamp(0, n - 1))  # (n, 2w + 1) indices into the table
+            bias = self.rel_bias[idx.flatten()].view(n, 2 * w + 1, self.heads).permute(2, 0, 1).to(dtype)
+        return bias.masked_fill(~inside, float("-inf"))
+
+    def banded(self, q: Tensor, k: Tensor, v: Tensor) -> Tensor:
+        """Attention restricted to ``|i - j| <= band`` (B, heads, N, d), computed on the band alone."""
+        w, n = self.band, q.shape[2]
+        kw = F.pad(k, (0, 0, w, w)).unfold(2, 2 * w + 1, 1)  # (B, heads, N, d, 2w + 1): key i + o - w at slot o
+        vw = F.pad(v, (0, 0, w, w)).unfold(2, 2 * w + 1, 1)
+        logits = (q.unsqueeze(-1) * kw).sum(dim=3) * self.scale + self.band_bias(n, q.device, q.dtype)
+        return (logits.softmax(dim=-1).unsqueeze(3) * vw).sum(dim=-1)
+
     def _qkv(self, x: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         b, n, c = x.shape
         if self.noise_strength is not None:  # one N(0,1) value per token, shared across channels
@@ -98,6 +124,8 @@ class Attention(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         b, n, c = x.shape
         q, k, v = self._qkv(x)
+        if self.fused and self.band is not None and 4 * (2 * self.band + 1) <= n:
+            return self.proj(self.banded(q, k, v).transpose(1, 2).reshape(b, n, c))
         bias = self.logit_bias(n, x.device, x.dtype)
         if self.fused:
             out = attention(q, k, v, bias, self.scale)  # explicit inside losses' double_backward()
