@@ -33,9 +33,14 @@ def dataset_name() -> str:
         return "synthetic"
 
 
-def train_images(model: str, precision: str, images: int, device: str, ds: str) -> tuple[float, list[float], bool]:
+STYLEGAN2_FP16 = {"num_fp16_res": 4, "conv_clamp": 256.0}  # the official mixed precision (train.py without --fp32)
+
+
+def train_images(model: str, precision: str, images: int, device: str, ds: str,
+                 extra: dict | None = None) -> tuple[float, list[float], bool]:
     """img/s (CUDA events) over >= ``images`` real images after one warm-up iteration, first-iteration losses."""
-    loop = make_loop(model, "paper", dataset=ds, device=device, overrides={"precision": precision}, seed=0)
+    loop = make_loop(model, "paper", dataset=ds, device=device, overrides={"precision": precision, **(extra or {})},
+                     seed=0)
     first = {k: float(v) for k, v in loop.iteration().items()}
     iters = max(1, -(-images // images_per_iteration(loop)))
     start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
@@ -73,6 +78,11 @@ def resume_check(device: str, ds: str) -> bool:
         return same
 
 
+def _tracks(low: tuple[float, float], ref: tuple[float, float]) -> bool:
+    """First-iteration losses within 10% (+0.05) of fp32's."""
+    return all(abs(lo - hi) <= 0.1 * abs(hi) + 0.05 for lo, hi in zip(low, ref))
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--images", type=int, default=256)
@@ -88,12 +98,18 @@ def main() -> int:
     for m in args.models.split(","):
         r32, (d32, g32, it100), f32 = train_images(m, "fp32", args.images, args.device, ds)
         r16, (d16, g16, _), f16 = train_images(m, "bf16", args.images, args.device, ds)
-        track = all(abs(lo - hi) <= 0.1 * abs(hi) + 0.05 for lo, hi in ((d16, d32), (g16, g32)))
+        track = _tracks((d16, g16), (d32, g32))
         flag = "" if (f32 and f16 and track) else "  FAIL: " + ", ".join(
             n for n, good in (("fp32 non-finite", f32), ("bf16 non-finite", f16), ("bf16 off fp32", track))
             if not good)
         ok &= not flag
         print(f"{m:14s} {r32:10.0f} {r16:10.0f} {d32:9.4f}/{d16:9.4f} {it100:11.4f}{flag}", flush=True)
+        if m == "stylegan2":  # its own fp16 blocks + conv_clamp, against the same fp32 run
+            r, (d, g, _), fin = train_images(m, "fp32", args.images, args.device, ds, STYLEGAN2_FP16)
+            good = fin and _tracks((d, g), (d32, g32))
+            ok &= good
+            print(f"{'  official fp16':14s} {r:10.0f} {'':>10s} {d32:9.4f}/{d:9.4f}  (num_fp16_res 4, conv_clamp 256)"
+                  f"{'' if good else '  FAIL'}", flush=True)
     same = resume_check(args.device, ds)
     print(f"killed fp32 run resumed bit-identically: {same}")
     return 0 if ok and same else 1

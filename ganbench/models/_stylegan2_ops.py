@@ -1,8 +1,10 @@
 """Plain-PyTorch versions of the StyleGAN2-ADA operators (stylegan2-ada-pytorch, torch_utils/ops and
 training/networks.py): equalised-learning-rate layers, FIR up/down-sampling (upfirdn2d), resampling convolutions,
-modulated convolution with demodulation, minibatch standard deviation. No custom CUDA kernels, fp32 only, no
-activation clamping (the official conv_clamp=256 exists for its fp16 layers). The formulas follow the reference ops;
-see stylegan2.py for the model.
+modulated convolution with demodulation, minibatch standard deviation. No custom CUDA kernels. The official mixed
+precision is an option: layers run in the dtype of their input (fp16 in the high-resolution blocks, weights cast per
+call, demodulated weights and styles pre-normalised as the official ``modulated_conv2d`` does for fp16), and
+``clamp`` bounds activations after the gain (official ``conv_clamp``). The formulas follow the reference ops; see
+stylegan2.py for the model.
 """
 from __future__ import annotations
 
@@ -15,8 +17,10 @@ from torch import Tensor, nn
 SQRT2 = math.sqrt(2)  # gain of lrelu(0.2) in bias_act (keeps activations at unit variance)
 
 
-def lrelu(x: Tensor) -> Tensor:
-    return F.leaky_relu(x, 0.2) * SQRT2
+def lrelu(x: Tensor, clamp: float = 0.0) -> Tensor:
+    """bias_act's lrelu: leaky ReLU(0.2) times sqrt(2), then clamped to [-clamp, clamp] when ``clamp`` > 0."""
+    x = F.leaky_relu(x, 0.2) * SQRT2
+    return x.clamp(-clamp, clamp) if clamp > 0 else x
 
 
 def normalize_2nd_moment(x: Tensor, eps: float = 1e-8) -> Tensor:
@@ -83,19 +87,22 @@ class EqualLinear(nn.Module):
 class EqualConv2d(nn.Module):
     """Conv2dLayer: N(0, 1) weights scaled by 1/sqrt(fan_in), zero bias, lrelu*sqrt(2), optional FIR down-sampling."""
 
-    def __init__(self, cin: int, cout: int, k: int, act: bool = True, down: bool = False) -> None:
+    def __init__(self, cin: int, cout: int, k: int, act: bool = True, down: bool = False,
+                 clamp: float = 0.0) -> None:
         super().__init__()
         self.weight = nn.Parameter(torch.randn(cout, cin, k, k))
         self.bias = nn.Parameter(torch.zeros(cout))
-        self.gain, self.act, self.down = 1 / math.sqrt(cin * k * k), act, down
+        self.gain, self.act, self.down, self.clamp = 1 / math.sqrt(cin * k * k), act, down, clamp
         if down:
             self.register_buffer("fir", fir_filter(), persistent=False)
 
     def forward(self, x: Tensor) -> Tensor:
-        w = self.weight * self.gain
+        w = (self.weight * self.gain).to(x.dtype)
         x = conv2d_down2(x, w, self.fir) if self.down else F.conv2d(x, w, padding=w.shape[-1] // 2)
-        x = x + self.bias[None, :, None, None]
-        return lrelu(x) if self.act else x
+        x = x + self.bias.to(x.dtype)[None, :, None, None]
+        if self.act:
+            return lrelu(x, self.clamp)
+        return x.clamp(-self.clamp, self.clamp) if self.clamp > 0 else x
 
 
 def demod_coefficients(weight: Tensor, styles: Tensor, eps: float = 1e-8) -> Tensor:
@@ -113,12 +120,19 @@ def modulated_weight(weight: Tensor, styles: Tensor, demodulate: bool = True) ->
 def modulated_conv2d(x: Tensor, weight: Tensor, styles: Tensor, demodulate: bool = True, up: bool = False,
                      f: Tensor | None = None) -> Tensor:
     """StyleGAN2 modulated convolution, unfused form: scale input channels by the styles, convolve with the shared
-    weight, scale output channels by the demodulation factors (equal to convolving with ``modulated_weight``)."""
-    x = x * styles[:, :, None, None]
-    x = conv2d_up2(x, weight, f) if up else F.conv2d(x, weight, padding=weight.shape[-1] // 2)
-    if demodulate:
-        x = x * demod_coefficients(weight, styles)[:, :, None, None]
-    return x
+    weight, scale output channels by the demodulation factors (equal to convolving with ``modulated_weight``).
+
+    An fp16 ``x`` runs the convolution in fp16. The official code then pre-normalises the weight (by
+    1/sqrt(fan_in) / its max-norm per output channel) and the styles (by their max-norm per sample) so that fp16 does
+    not overflow. Demodulation cancels both scalings, so the function is unchanged."""
+    if x.dtype == torch.float16 and demodulate:
+        weight = weight * (1 / math.sqrt(weight[0].numel()) / weight.norm(float("inf"), dim=(1, 2, 3), keepdim=True))
+        styles = styles / styles.norm(float("inf"), dim=1, keepdim=True)
+    dcoefs = demod_coefficients(weight, styles) if demodulate else None
+    x = x * styles.to(x.dtype)[:, :, None, None]
+    w = weight.to(x.dtype)
+    x = conv2d_up2(x, w, f) if up else F.conv2d(x, w, padding=w.shape[-1] // 2)
+    return x * dcoefs.to(x.dtype)[:, :, None, None] if demodulate else x
 
 
 def minibatch_std(x: Tensor, group_size: int, num_channels: int = 1) -> Tensor:

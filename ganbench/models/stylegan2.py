@@ -62,10 +62,26 @@ class StyleGAN2Config(GANConfig):
     pl_interval: int = G_REG_INTERVAL  # lazy PL: every k G steps, scaled by k
     pl_batch_shrink: int = 2
     pl_decay: float = 0.01
+    # The official mixed precision (train.py without --fp32: 4 and 256): G and D blocks at resolutions >=
+    # max(2^(log2 r + 1 - num_fp16_res), 8) run in fp16; activations clamped to +-conv_clamp (0: off).
+    num_fp16_res: int = 0
+    conv_clamp: float = 0.0
 
     def validate(self) -> None:
         if not 0 <= self.style_mixing <= 1 or self.pl_weight < 0 or self.pl_interval < 1:
             raise GanbenchError("stylegan2: need 0 <= style_mixing <= 1, pl_weight >= 0, pl_interval >= 1")
+        if self.num_fp16_res < 0 or self.conv_clamp < 0:
+            raise GanbenchError("stylegan2: need num_fp16_res >= 0 and conv_clamp >= 0")
+        if self.num_fp16_res and self.precision != "fp32":
+            raise GanbenchError("stylegan2: num_fp16_res is StyleGAN2's own mixed precision; use it with "
+                                f"precision fp32, not {self.precision}")
+
+
+def fp16_resolution(cfg: StyleGAN2Config, resolution: int) -> float:
+    """The lowest resolution whose blocks run in fp16 (official: max(2^(log2 r + 1 - num_fp16_res), 8)); inf: none."""
+    if not cfg.num_fp16_res:
+        return math.inf
+    return max(2 ** (int(math.log2(resolution)) + 1 - cfg.num_fp16_res), 8)
 
 
 def _channels(cfg: StyleGAN2Config, res: int) -> int:
@@ -105,9 +121,10 @@ class MappingNetwork(nn.Module):
 class SynthesisLayer(nn.Module):
     """Modulated (demodulated) 3x3 conv, optional 2x up-sampling, noise, bias, lrelu."""
 
-    def __init__(self, cin: int, cout: int, w_dim: int, resolution: int, up: bool = False, noise: bool = True):
+    def __init__(self, cin: int, cout: int, w_dim: int, resolution: int, up: bool = False, noise: bool = True,
+                 clamp: float = 0.0):
         super().__init__()
-        self.resolution, self.up = resolution, up
+        self.resolution, self.up, self.clamp = resolution, up, clamp
         self.affine = EqualLinear(w_dim, cin, bias_init=1.0)
         self.weight = nn.Parameter(torch.randn(cout, cin, 3, 3))
         self.bias = nn.Parameter(torch.zeros(cout))
@@ -118,13 +135,15 @@ class SynthesisLayer(nn.Module):
         x = modulated_conv2d(x, self.weight, self.affine(w), demodulate=True, up=self.up, f=self.fir)
         if self.noise_strength is not None:
             r = self.resolution
-            x = x + torch.randn(x.shape[0], 1, r, r, generator=generator, device=x.device) * self.noise_strength
-        return lrelu(x + self.bias[None, :, None, None])
+            noise = torch.randn(x.shape[0], 1, r, r, generator=generator, device=x.device) * self.noise_strength
+            x = x + noise.to(x.dtype)
+        return lrelu(x + self.bias.to(x.dtype)[None, :, None, None], self.clamp)
 
 
 class ToRGB(nn.Module):
-    def __init__(self, cin: int, out_ch: int, w_dim: int) -> None:
+    def __init__(self, cin: int, out_ch: int, w_dim: int, clamp: float = 0.0) -> None:
         super().__init__()
+        self.clamp = clamp
         self.affine = EqualLinear(w_dim, cin, bias_init=1.0)
         self.weight = nn.Parameter(torch.randn(out_ch, cin, 1, 1))
         self.bias = nn.Parameter(torch.zeros(out_ch))
@@ -132,32 +151,34 @@ class ToRGB(nn.Module):
 
     def forward(self, x: Tensor, w: Tensor) -> Tensor:
         x = modulated_conv2d(x, self.weight, self.affine(w) * self.gain, demodulate=False)
-        return x + self.bias[None, :, None, None]
+        x = x + self.bias.to(x.dtype)[None, :, None, None]
+        return x.clamp(-self.clamp, self.clamp) if self.clamp > 0 else x
 
 
 class SynthesisBlock(nn.Module):
     """One resolution of the skip generator: [const | up-conv], conv, toRGB added to the up-sampled image."""
 
-    def __init__(self, cin: int, cout: int, w_dim: int, resolution: int, out_ch: int, noise: bool) -> None:
+    def __init__(self, cin: int, cout: int, w_dim: int, resolution: int, out_ch: int, noise: bool,
+                 fp16: bool = False, clamp: float = 0.0) -> None:
         super().__init__()
-        self.first = cin == 0
+        self.first, self.dtype = cin == 0, torch.float16 if fp16 else torch.float32
         if self.first:
             self.const = nn.Parameter(torch.randn(cout, resolution, resolution))
         else:
-            self.conv0 = SynthesisLayer(cin, cout, w_dim, resolution, up=True, noise=noise)
-        self.conv1 = SynthesisLayer(cout, cout, w_dim, resolution, noise=noise)
-        self.torgb = ToRGB(cout, out_ch, w_dim)
+            self.conv0 = SynthesisLayer(cin, cout, w_dim, resolution, up=True, noise=noise, clamp=clamp)
+        self.conv1 = SynthesisLayer(cout, cout, w_dim, resolution, noise=noise, clamp=clamp)
+        self.torgb = ToRGB(cout, out_ch, w_dim, clamp)
         self.num_conv = 1 if self.first else 2
         self.register_buffer("fir", fir_filter(), persistent=False)
 
     def forward(self, x: Tensor | None, img: Tensor | None, ws: Tensor, generator=None) -> tuple[Tensor, Tensor]:
         if self.first:
-            x = self.const[None].repeat(ws.shape[0], 1, 1, 1)
+            x = self.const.to(self.dtype)[None].repeat(ws.shape[0], 1, 1, 1)
         else:
-            x = self.conv0(x, ws[:, 0], generator)
+            x = self.conv0(x.to(self.dtype), ws[:, 0], generator)
         x = self.conv1(x, ws[:, self.num_conv - 1], generator)
-        y = self.torgb(x, ws[:, self.num_conv])  # shares its w with the next block's first conv
-        return x, (upsample2d(img, self.fir) + y if img is not None else y)
+        y = self.torgb(x, ws[:, self.num_conv]).float()  # shares its w with the next block's first conv
+        return x, (upsample2d(img, self.fir) + y if img is not None else y)  # the image is summed in fp32
 
 
 class SynthesisNetwork(nn.Module):
@@ -167,8 +188,10 @@ class SynthesisNetwork(nn.Module):
         if resolution < 8 or 2 ** lg != resolution:
             raise GanbenchError(f"stylegan2: resolution must be a power of two >= 8, got {resolution}")
         res = [2 ** i for i in range(2, lg + 1)]
+        fp16 = fp16_resolution(cfg, resolution)
         self.blocks = nn.ModuleList(
-            SynthesisBlock(_channels(cfg, r // 2) if r > 4 else 0, _channels(cfg, r), cfg.w_dim, r, out_ch, cfg.noise)
+            SynthesisBlock(_channels(cfg, r // 2) if r > 4 else 0, _channels(cfg, r), cfg.w_dim, r, out_ch, cfg.noise,
+                           r >= fp16, cfg.conv_clamp)
             for r in res)
         self.num_ws = sum(b.num_conv for b in self.blocks) + 1
 
@@ -205,13 +228,15 @@ class Generator(nn.Module):
 class DBlock(nn.Module):
     """'orig' D block: [fromRGB 1x1 if first], conv3x3, conv3x3 with FIR down-sampling; all lrelu."""
 
-    def __init__(self, cin: int, tmp: int, cout: int, img_ch: int) -> None:
+    def __init__(self, cin: int, tmp: int, cout: int, img_ch: int, fp16: bool = False, clamp: float = 0.0) -> None:
         super().__init__()
-        self.fromrgb = EqualConv2d(img_ch, tmp, 1) if cin == 0 else None
-        self.conv0 = EqualConv2d(tmp, tmp, 3)
-        self.conv1 = EqualConv2d(tmp, cout, 3, down=True)
+        self.dtype = torch.float16 if fp16 else torch.float32
+        self.fromrgb = EqualConv2d(img_ch, tmp, 1, clamp=clamp) if cin == 0 else None
+        self.conv0 = EqualConv2d(tmp, tmp, 3, clamp=clamp)
+        self.conv1 = EqualConv2d(tmp, cout, 3, down=True, clamp=clamp)
 
     def forward(self, x: Tensor) -> Tensor:
+        x = x.to(self.dtype)
         if self.fromrgb is not None:
             x = self.fromrgb(x)
         return self.conv1(self.conv0(x))
@@ -222,20 +247,22 @@ class Discriminator(nn.Module):
         super().__init__()
         lg = int(math.log2(resolution))
         res = [2 ** i for i in range(lg, 2, -1)]
+        fp16 = fp16_resolution(cfg, resolution)
         self.blocks = nn.Sequential(*[
-            DBlock(_channels(cfg, r) if r < resolution else 0, _channels(cfg, r), _channels(cfg, r // 2), img_ch)
+            DBlock(_channels(cfg, r) if r < resolution else 0, _channels(cfg, r), _channels(cfg, r // 2), img_ch,
+                   r >= fp16, cfg.conv_clamp)
             for r in res])
         c4 = _channels(cfg, 4)
         self.cmap_dim = c4 if num_classes else 0
         self.mapping = (MappingNetwork(0, num_classes, c4, None, cfg.d_map_layers, cfg.map_lr_mult, None)
                         if num_classes else None)
         self.num_classes, self.mbstd_group, self.mbstd_channels = num_classes, cfg.mbstd_group, cfg.mbstd_channels
-        self.conv = EqualConv2d(c4 + cfg.mbstd_channels, c4, 3)
+        self.conv = EqualConv2d(c4 + cfg.mbstd_channels, c4, 3, clamp=cfg.conv_clamp)  # the epilogue stays fp32
         self.fc = EqualLinear(c4 * 16, c4, act=True)
         self.out = EqualLinear(c4, self.cmap_dim or 1)
 
     def forward(self, x: Tensor, y: Tensor | None = None) -> Tensor:
-        x = self.blocks(x)
+        x = self.blocks(x).float()
         if self.mbstd_channels:
             x = minibatch_std(x, self.mbstd_group, self.mbstd_channels)
         x = self.out(self.fc(self.conv(x).flatten(1)))
@@ -281,8 +308,10 @@ class StyleGAN2(GAN):
         params_note="stylegan2-ada-pytorch --cfg=cifar, unconditional (computed; the conditional model logged by "
                     "PyTorch-StudioGAN has G 20,215,315 / D 23,089,664, reproduced here with conditional=True)")
     deviations = """\
-- fp32 only, no conv_clamp and no custom CUDA ops (official: fp16 in the 4 highest-resolution blocks, clamp 256);
-  up/down-sampling convs are plain-PyTorch equivalents of conv2d_resample; modulated convs use the unfused form.
+- fp32 by default. The official mixed precision is an option: ``--set num_fp16_res=4 --set conv_clamp=256``
+  puts the blocks at >= 8 px (32x32) in fp16 and clamps activations at 256, as train.py does without --fp32 (tested
+  against fp32 in tests/test_stylegan2_fp16.py). There are no custom CUDA ops, and gradients are not nan_to_num-scrubbed as
+  in the official training loop. Up/down-sampling convs are plain-PyTorch equivalents of conv2d_resample; modulated convs use the unfused form.
 - Lazy regularisation is added to the regular D (G) loss on every 16th D (4th G) step, scaled by the interval, not
   taken as a separate optimiser step (learning rates and betas carry the official correction exactly).
 - Minibatch-std group = min(32, batch), lowered to a divisor of the batch; the official run splits batch 64 over 2
@@ -292,6 +321,7 @@ class StyleGAN2(GAN):
 
     def __init__(self, cfg: StyleGAN2Config, img: ImageSpec) -> None:
         super().__init__(cfg, img)
+        cfg.validate()
         k = img.num_classes if cfg.conditional else 0
         self.G = Generator(cfg, img.channels, img.resolution, k)
         self.D = Discriminator(cfg, img.channels, img.resolution, k)
