@@ -310,8 +310,9 @@ class StyleGAN2(GAN):
     deviations = """\
 - fp32 by default. The official mixed precision is an option: ``--set num_fp16_res=4 --set conv_clamp=256``
   puts the blocks at >= 8 px (32x32) in fp16 and clamps activations at 256, as train.py does without --fp32 (tested
-  against fp32 in tests/test_stylegan2_fp16.py). There are no custom CUDA ops, and gradients are not nan_to_num-scrubbed as
-  in the official training loop. Up/down-sampling convs are plain-PyTorch equivalents of conv2d_resample; modulated convs use the unfused form.
+  against fp32 in tests/test_stylegan2_fp16.py). There are no custom CUDA ops, and gradients are not
+  nan_to_num-scrubbed as in the official training loop. Up/down-sampling convs are plain-PyTorch equivalents of
+  conv2d_resample; modulated convs use the unfused form.
 - Lazy regularisation is added to the regular D (G) loss on every 16th D (4th G) step, scaled by the interval, not
   taken as a separate optimiser step (learning rates and betas carry the official correction exactly).
 - Minibatch-std group = min(32, batch), lowered to a divisor of the batch; the official run splits batch 64 over 2
