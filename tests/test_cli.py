@@ -1,6 +1,8 @@
 """The CLI end to end on the tiny preset, and its one-line errors."""
 from __future__ import annotations
 
+import json
+
 import pandas as pd
 import pytest
 import yaml
@@ -79,3 +81,18 @@ def test_float_overrides_in_exponent_form():
     for text in ("nan", "inf"):
         with pytest.raises(GanbenchError, match="expected float"):
             resolve_config("dcgan", overrides={"lr_d": text})
+
+
+def test_profile_several_models_in_interleaved_rounds(cli):
+    p = cli("profile", "--model", "p2gan,dcgan", "--iters", "1", "--rounds", "2", "--json")
+    assert p.returncode == 0, p.stderr
+    rows = {r["model"]: r for r in json.loads(p.stdout.strip().splitlines()[-1])}
+    assert set(rows) == {"p2gan", "dcgan"}
+    for r in rows.values():
+        assert len(r["img_per_s_rounds"]) == 2 and r["img_per_s"] > 0 and r["gflop_per_iter"] > 0
+        assert min(r["img_per_s_rounds"]) <= r["img_per_s"] <= max(r["img_per_s_rounds"])
+    assert rows["dcgan"]["vs_reference"] == 1.0
+    assert rows["p2gan"]["vs_reference"] == rows["p2gan"]["img_per_s"] / rows["dcgan"]["img_per_s"]
+    table = cli("profile", "--model", "p2gan,dcgan", "--iters", "1", "--rounds", "1")
+    assert table.returncode == 0 and "vs dcgan" in table.stdout, table.stderr
+    assert "unknown model" in one_line_error(cli("profile", "--model", "dcgan,nope", "--iters", "1")).lower()

@@ -10,7 +10,8 @@ from . import cli
 
 
 @cli.command()
-@click.option("--model", required=True, help="a registered model (ganbench list models)")
+@click.option("--model", required=True, help="a registered model (ganbench list models), a comma-separated list, or "
+                                            "'all': several models are timed in interleaved rounds of one process")
 @click.option("--preset", default="tiny", show_default=True)
 @click.option("--variant", default="default", show_default=True)
 @click.option("--dataset", default="fashion-mnist", show_default=True)
@@ -18,18 +19,28 @@ from . import cli
 @click.option("--device", default="cpu", show_default=True, help="cpu, cuda, cuda:N or auto")
 @click.option("--iters", default=3, show_default=True, type=click.IntRange(1), help="timed training iterations")
 @click.option("--top", default=10, show_default=True, type=click.IntRange(0), help="operators listed (0: none)")
+@click.option("--rounds", default=3, show_default=True, type=click.IntRange(1),
+              help="with several models: interleaved timing rounds (img/s = the median)")
 @click.option("--precision", type=click.Choice(["fp32", "bf16", "fp16"]), default=None)
 @click.option("--channels-last", is_flag=True, default=None)
 @click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="override a model config field")
 @click.option("--json", "as_json", is_flag=True, help="print the result as one JSON object")
-def profile(model, preset, variant, dataset, data_root, device, iters, top, precision, channels_last, sets,
+def profile(model, preset, variant, dataset, data_root, device, iters, top, rounds, precision, channels_last, sets,
             as_json) -> None:
     """Time one training iteration (n_dis D steps + 1 G step at the preset's batch) after a warm-up one."""
+    from ..models import MODELS
     from ..training.step_profile import profile_model
 
     overrides = parse_overrides(list(sets))
     overrides.update({k: v for k, v in {"precision": precision, "channels_last": channels_last}.items()
                       if v is not None})
+    names = MODELS.names() if model == "all" else [m.strip() for m in model.split(",") if m.strip()]
+    for m in names:
+        MODELS.get(m)  # an unknown name fails here, before any model is built
+    if len(names) > 1:
+        _profile_many(names, preset, variant, dataset, device, iters, rounds, overrides, data_root, as_json)
+        return
+    model = names[0]
     r = profile_model(model, preset, variant, dataset, device, iters, overrides, data_root, top)
     if as_json:
         click.echo(json.dumps(r))
@@ -44,3 +55,21 @@ def profile(model, preset, variant, dataset, data_root, device, iters, top, prec
         click.echo("  top operators by self time (one iteration, torch.profiler):")
         for o in r["top_ops"]:
             click.echo(f"    {o['op']:42s} {o['self_ms']:9.1f} ms {100 * o['share']:5.1f}%  {o['calls']} calls")
+
+
+def _profile_many(names, preset, variant, dataset, device, iters, rounds, overrides, data_root, as_json) -> None:
+    from ..training.step_profile import profile_models
+
+    rows = profile_models(names, preset, variant, dataset, device, iters, rounds, overrides, data_root)
+    if as_json:
+        click.echo(json.dumps(rows))
+        return
+    r0 = rows[0]
+    click.echo(f"{preset}/{variant} on {dataset} ({r0['device']}), {iters} iterations x {rounds} interleaved rounds "
+               f"after 1 warm-up each; img/s = median over rounds; matmul {r0['matmul_gflop_per_s']:.0f} GFLOP/s")
+    click.echo(f"{'model':15s} {'img/s':>8s} {'vs dcgan':>9s} {'GFLOP/iter':>11s} {'GFLOP/s':>8s} {'of matmul':>9s}"
+               "  rounds (img/s)")
+    for r in rows:
+        click.echo(f"{r['model']:15s} {r['img_per_s']:8.1f} {r['vs_reference']:9.3f} {r['gflop_per_iter']:11.2f} "
+                   f"{r['gflop_per_s']:8.1f} {100 * r['fraction_of_matmul']:8.1f}%  "
+                   + " ".join(f"{x:.1f}" for x in r["img_per_s_rounds"]))

@@ -4,10 +4,12 @@
 FLOPs of one iteration (forward and backward of G and D, ``FlopCounterMode``: matmul/conv/attention, a multiply-add =
 2 FLOPs; elementwise ops not counted); ``matmul_gflops`` measures the device's fp32 (or given dtype) matmul rate, the
 reference the achieved rate is put against; ``profile_model`` returns img/s, achieved GFLOP/s and the top operators
-of ``torch.profiler``. Images per iteration = real images shown to D = n_dis x batch_size (the trainer's count).
+of ``torch.profiler``; ``profile_models`` times several models in interleaved rounds of one process (the table in
+the README: same load for every model, DCGAN's rate from the same rounds). Images per iteration = real images shown to D = n_dis x batch_size (the trainer's count).
 """
 from __future__ import annotations
 
+import statistics
 import time
 from typing import Any
 
@@ -99,6 +101,42 @@ def top_operators(loop: _Loop, k: int = 10) -> list[dict[str, Any]]:
     total = sum(getattr(e, key) for e in prof.key_averages()) or 1.0
     return [{"op": e.key, "self_ms": getattr(e, key) / 1000, "share": getattr(e, key) / total, "calls": e.count}
             for e in events]
+
+
+def profile_models(models: list[str], preset: str = "tiny", variant: str = "default", dataset: str = "synthetic",
+                   device: str = "cpu", iters: int = 3, rounds: int = 3, overrides: dict[str, Any] | None = None,
+                   data_root: str | None = None, reference: str | None = "dcgan") -> list[dict[str, Any]]:
+    """img/s of several models measured in one process: each model's loop is built and warmed up once, then
+    ``rounds`` rounds time ``iters`` iterations of every model in turn, so a change of machine load hits all models
+    alike; img/s is the median over rounds (``img_per_s_rounds`` keeps them all). ``vs_reference``: the ratio to the
+    ``reference`` model's median from the same rounds (it is added to the list if missing)."""
+    names = list(dict.fromkeys(models + ([reference] if reference and reference not in models else [])))
+    loops = {m: make_loop(m, preset, variant, dataset, device, overrides, data_root=data_root) for m in names}
+    flops = {}
+    for m, loop in loops.items():
+        loop.iteration()  # warm-up
+        flops[m] = iteration_flops(loop)
+    rates: dict[str, list[float]] = {m: [] for m in names}
+    peaks = []
+    for _ in range(rounds):
+        for m, loop in loops.items():
+            rates[m].append(images_per_iteration(loop) * iters / time_iterations(loop, iters))
+        peaks.append(matmul_gflops(device))
+    peak = statistics.median(peaks)
+    out = []
+    for m, loop in loops.items():
+        per_s = statistics.median(rates[m])
+        achieved = flops[m] * per_s / images_per_iteration(loop) / 1e9
+        out.append({"model": m, "preset": preset, "variant": variant, "dataset": dataset,
+                    "device": device_name(loop.device), "batch_size": loop.cfg.batch_size, "n_dis": loop.cfg.n_dis,
+                    "iters": iters, "rounds": rounds, "img_per_s": per_s, "img_per_s_rounds": rates[m],
+                    "gflop_per_iter": flops[m] / 1e9, "gflop_per_s": achieved, "matmul_gflop_per_s": peak,
+                    "fraction_of_matmul": achieved / peak if peak else float("nan")})
+    if reference:
+        ref = next(r["img_per_s"] for r in out if r["model"] == reference)
+        for r in out:
+            r["vs_reference"] = r["img_per_s"] / ref
+    return out
 
 
 def profile_model(model: str, preset: str = "tiny", variant: str = "default", dataset: str = "synthetic",
