@@ -46,3 +46,22 @@ def test_bench_train_iteration_reference_attention(benchmark, model):
     _iteration(loop, True)
     logs = benchmark.pedantic(_iteration, args=(loop, True), rounds=3)
     assert all(bool(torch.isfinite(v).all()) for v in logs.values())
+
+
+@pytest.mark.parametrize("folded", [True, False])
+def test_bench_projector_forward_backward(benchmark, folded):
+    """Projected GAN's frozen EfficientNet-Lite0 at the tiny preset's 96 px, batch 64, forward + input gradient (the
+    G step's path through it): BatchNorm folded (what the model runs) against the plain network, in one group."""
+    from ganbench.nets import efficientnet
+
+    benchmark.group = "projector-lite0-96px-batch64"
+    net = efficientnet.build("lite0", True, image_size=96)
+    net = (efficientnet.fold_batchnorm(net) if folded else net).to(memory_format=torch.channels_last)
+    x = (torch.rand(64, 3, 96, 96) * 2 - 1).contiguous(memory_format=torch.channels_last).requires_grad_()
+
+    def step():
+        (g,) = torch.autograd.grad(sum(t.sum() for t in efficientnet.stages(net, x)), x)
+        return g
+
+    g = benchmark.pedantic(step, rounds=1 if benchmark.disabled else 3, warmup_rounds=0 if benchmark.disabled else 1)
+    assert torch.isfinite(g).all() and g.abs().sum() > 0

@@ -155,3 +155,25 @@ def test_transgan_clock_restored_from_state_dict():
     assert a.local_width() != b.local_width()
     b.load_state_dict(a.state_dict())
     assert b.local_width() == a.local_width()
+
+
+@pytest.mark.parametrize("shared_bias", [True, False])
+def test_chunked_attention_over_several_chunks_matches_explicit(shared_bias, monkeypatch):
+    """Several batch chunks (a tiny CHUNK_BYTES), a bias shared over the batch or one per sample: the same outputs
+    and gradients (the bias's included) as the explicit form, and the CPU dispatch really takes this path."""
+    import ganbench.attention as A
+
+    monkeypatch.setattr(A, "CHUNK_BYTES", 2 * 16 * 16 * 4 * 2)  # two batch rows per chunk: 3 chunks for 5 rows
+    g = torch.Generator().manual_seed(0)
+    q, k, v = (torch.randn(5, 2, 16, 4, generator=g, requires_grad=True) for _ in range(3))
+    bias = torch.randn(1 if shared_bias else 5, 2, 16, 16, generator=g).requires_grad_()
+    calls, chunked = [], A.chunked_attention
+    monkeypatch.setattr(A, "chunked_attention", lambda *a: calls.append(1) or chunked(*a))
+    out = A.attention(q, k, v, bias, 0.5)
+    ref = A.explicit_attention(q, k, v, bias, 0.5)
+    torch.testing.assert_close(out, ref, rtol=1e-5, atol=1e-6)
+    w = torch.randn(ref.shape, generator=g)
+    for a, b in zip(torch.autograd.grad((out * w).sum(), (q, k, v, bias)),
+                    torch.autograd.grad((ref * w).sum(), (q, k, v, bias))):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
+    assert calls == [1]

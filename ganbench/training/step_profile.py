@@ -4,8 +4,9 @@
 FLOPs of one iteration (forward and backward of G and D, ``FlopCounterMode``: matmul/conv/attention, a multiply-add =
 2 FLOPs; elementwise ops not counted); ``matmul_gflops`` measures the device's fp32 (or given dtype) matmul rate, the
 reference the achieved rate is put against; ``profile_model`` returns img/s, achieved GFLOP/s and the top operators
-of ``torch.profiler``; ``profile_models`` times several models in interleaved rounds of one process (the table in
-the README: same load for every model, DCGAN's rate from the same rounds). Images per iteration = real images shown to D = n_dis x batch_size (the trainer's count).
+of ``torch.profiler``; ``profile_models`` times several models in interleaved rounds of one process (the README's
+table: the same load for every model, DCGAN's rate from the same rounds). Images per iteration = real images shown
+to D = n_dis x batch_size (the trainer's count).
 """
 from __future__ import annotations
 
@@ -103,6 +104,17 @@ def top_operators(loop: _Loop, k: int = 10) -> list[dict[str, Any]]:
             for e in events]
 
 
+def _result(loop: _Loop, model: str, preset: str, variant: str, dataset: str, iters: int, flops: int,
+            img_per_s: float, peak: float) -> dict[str, Any]:
+    """One model's profile row: labels, img/s, FLOPs per iteration and the achieved rate against ``peak``."""
+    achieved = flops * img_per_s / images_per_iteration(loop) / 1e9
+    return {"model": model, "preset": preset, "variant": variant, "dataset": dataset,
+            "device": device_name(loop.device), "precision": loop.cfg.precision, "batch_size": loop.cfg.batch_size,
+            "n_dis": loop.cfg.n_dis, "iters": iters, "img_per_s": img_per_s, "gflop_per_iter": flops / 1e9,
+            "gflop_per_s": achieved, "matmul_gflop_per_s": peak,
+            "fraction_of_matmul": achieved / peak if peak else float("nan")}
+
+
 def profile_models(models: list[str], preset: str = "tiny", variant: str = "default", dataset: str = "synthetic",
                    device: str = "cpu", iters: int = 3, rounds: int = 3, overrides: dict[str, Any] | None = None,
                    data_root: str | None = None, reference: str | None = "dcgan") -> list[dict[str, Any]]:
@@ -123,15 +135,8 @@ def profile_models(models: list[str], preset: str = "tiny", variant: str = "defa
             rates[m].append(images_per_iteration(loop) * iters / time_iterations(loop, iters))
         peaks.append(matmul_gflops(device))
     peak = statistics.median(peaks)
-    out = []
-    for m, loop in loops.items():
-        per_s = statistics.median(rates[m])
-        achieved = flops[m] * per_s / images_per_iteration(loop) / 1e9
-        out.append({"model": m, "preset": preset, "variant": variant, "dataset": dataset,
-                    "device": device_name(loop.device), "batch_size": loop.cfg.batch_size, "n_dis": loop.cfg.n_dis,
-                    "iters": iters, "rounds": rounds, "img_per_s": per_s, "img_per_s_rounds": rates[m],
-                    "gflop_per_iter": flops[m] / 1e9, "gflop_per_s": achieved, "matmul_gflop_per_s": peak,
-                    "fraction_of_matmul": achieved / peak if peak else float("nan")})
+    out = [{**_result(loop, m, preset, variant, dataset, iters, flops[m], statistics.median(rates[m]), peak),
+            "rounds": rounds, "img_per_s_rounds": rates[m]} for m, loop in loops.items()]
     if reference:
         ref = next(r["img_per_s"] for r in out if r["model"] == reference)
         for r in out:
@@ -146,13 +151,6 @@ def profile_model(model: str, preset: str = "tiny", variant: str = "default", da
     loop = make_loop(model, preset, variant, dataset, device, overrides, data_root=data_root)
     loop.iteration()  # warm-up: allocations, lazy inits, cuDNN algorithm choice
     flops = iteration_flops(loop)
-    seconds = time_iterations(loop, iters)
-    peak = matmul_gflops(loop.device)
-    per_s = iters / seconds
-    achieved = flops * per_s / 1e9
-    return {"model": model, "preset": preset, "variant": variant, "dataset": dataset,
-            "device": device_name(loop.device), "precision": loop.cfg.precision, "batch_size": loop.cfg.batch_size,
-            "n_dis": loop.cfg.n_dis, "iters": iters, "img_per_s": images_per_iteration(loop) * per_s,
-            "gflop_per_iter": flops / 1e9, "gflop_per_s": achieved, "matmul_gflop_per_s": peak,
-            "fraction_of_matmul": achieved / peak if peak else float("nan"),
+    img_per_s = images_per_iteration(loop) * iters / time_iterations(loop, iters)
+    return {**_result(loop, model, preset, variant, dataset, iters, flops, img_per_s, matmul_gflops(loop.device)),
             "top_ops": top_operators(loop, top) if top else []}
