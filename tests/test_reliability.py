@@ -26,7 +26,8 @@ from ganbench.training import TrainSpec, train
 from ganbench.training.checkpoint import PATTERN, list_checkpoints, load
 from ganbench.training.trainer import RunBusy
 
-TINY = ["train", "--model", "dcgan", "--preset", "tiny", "--kimg", "1", "--eval-every", "0.125", "--metrics", "",
+# 17 checkpoints: enough for six kills that each skip at most two, however fast the machine
+TINY = ["train", "--model", "dcgan", "--preset", "tiny", "--kimg", "2", "--eval-every", "0.125", "--metrics", "",
         "--set", "batch_size=16", "--seed", "1", "--device", "cpu", "--quiet"]
 
 
@@ -70,6 +71,14 @@ def wait_temporary(run: Path, proc: subprocess.Popen, timeout: float = 300) -> b
     return False
 
 
+def sleep_before_checkpoint(run: Path, proc: subprocess.Popen, seconds: float, limit: int) -> None:
+    """Sleep up to `seconds`, but wake once `run` holds `limit` checkpoints: on a fast machine a fixed sleep would
+    outlast the whole run and the kill would hit a finished process."""
+    end = time.monotonic() + seconds
+    while time.monotonic() < end and proc.poll() is None and len(list_checkpoints(run)) < limit:
+        time.sleep(0.01)
+
+
 def final_state(run: Path) -> dict:
     return load(list_checkpoints(run)[-1])
 
@@ -84,10 +93,10 @@ def test_kill9_at_random_points_resumes_exactly(tmp_path):
         known = {p.name for p in list_checkpoints(run)}
         proc = launch(run)
         if i == 0:
-            time.sleep(rng.uniform(0.5, 6.0))  # anywhere: start-up, first evaluation, first checkpoint
+            sleep_before_checkpoint(run, proc, rng.uniform(0.5, 6.0), 2)  # start-up, first evaluation or checkpoint
         elif i < 5:
             assert wait_new_checkpoint(run, proc, known), "run made no progress"
-            time.sleep(rng.uniform(0.0, 1.0))  # anywhere between two checkpoints, writes included
+            sleep_before_checkpoint(run, proc, rng.uniform(0.0, 1.0), len(known) + 2)  # between two checkpoints
         else:
             assert wait_temporary(run, proc), "no write seen"  # in the middle of an atomic write
         alive = proc.poll() is None
