@@ -22,7 +22,7 @@ from . import cli
 @click.option("--rounds", default=3, show_default=True, type=click.IntRange(1),
               help="with several models: interleaved timing rounds (img/s = the median)")
 @click.option("--precision", type=click.Choice(["fp32", "bf16", "fp16"]), default=None)
-@click.option("--channels-last", is_flag=True, default=None)
+@click.option("--channels-last/--no-channels-last", default=None, help="NHWC memory format [default: on]")
 @click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="override a model config field")
 @click.option("--json", "as_json", is_flag=True, help="print the result as one JSON object")
 def profile(model, preset, variant, dataset, data_root, device, iters, top, rounds, precision, channels_last, sets,

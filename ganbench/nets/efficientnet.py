@@ -91,6 +91,35 @@ def fold_batchnorm(net: nn.Module) -> nn.Module:
     return net.requires_grad_(False)
 
 
+def fuse_relu6(net: nn.Module) -> nn.Module:
+    """After ``fold_batchnorm``: each conv followed by ReLU6 (stem, expansion, depthwise) becomes one
+    ``FrozenConvReLU6`` (oneDNN conv with a ReLU6 post-op on the CPU; the same outputs and input gradients), in place.
+    State-dict keys stay those of the folded net."""
+    from .frozen_conv import FrozenConvReLU6
+
+    def fuse(module: nn.Module, conv: str, bn: str) -> None:
+        c = getattr(module, conv)
+        if not isinstance(getattr(module, bn), nn.Identity):
+            raise ValueError("fuse_relu6 needs the BatchNorms folded first (fold_batchnorm)")
+        pad = getattr(c, "static_padding", None)
+        setattr(module, conv, FrozenConvReLU6(c, tuple(pad.padding) if isinstance(pad, nn.ZeroPad2d) else (0,) * 4))
+
+    sites = [(net, "_conv_stem", "_bn0")]
+    for b in net._blocks:
+        if b.has_se or not isinstance(b._swish, (nn.ReLU6, nn.Identity)):
+            raise ValueError("fuse_relu6: EfficientNet-Lite blocks only (ReLU6, no squeeze-excitation)")
+        if hasattr(b, "_expand_conv"):
+            sites.append((b, "_expand_conv", "_bn0"))
+        sites.append((b, "_depthwise_conv", "_bn1"))
+    if not isinstance(net._swish, (nn.ReLU6, nn.Identity)):
+        raise ValueError("fuse_relu6: EfficientNet-Lite only (ReLU6)")
+    for site in sites:
+        fuse(*site)
+    for m in [net, *net._blocks]:
+        m._swish = nn.Identity()  # the activation now lives in the fused convs (the project conv has none)
+    return net.requires_grad_(False)
+
+
 def preprocess(images: Tensor, size: int | None) -> Tensor:
     """Images in [-1, 1] (1 or 3 channels) -> the Lite models' input at ``size`` (bilinear, as Projected GAN)."""
     if images.shape[1] == 1:
