@@ -77,8 +77,9 @@ def fold_batchnorm(net: nn.Module) -> nn.Module:
     """Fold every eval-mode BatchNorm into the conv before it (``w * gamma / sigma``, a bias), in place.
 
     The same function of the input up to float rounding (tests/test_projected_gan.py: outputs within 1e-5, input
-    gradients within 5e-3 in L2, the unfolded fp32 net's own error at ReLU6 kinks), and one pass over each activation fewer in the forward and backward: a frozen network's
-    statistics never change. Not used by the metric extractors, whose numbers stay those of the unfolded network.
+    gradients within 5e-3 in L2, the unfolded fp32 net's own error at ReLU6 kinks), with one pass over each
+    activation fewer in the forward and backward: a frozen network's statistics never change. Not used by the metric
+    extractors, whose numbers stay those of the unfolded network.
     """
     from torch.nn.utils.fusion import fuse_conv_bn_eval
 
