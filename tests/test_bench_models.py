@@ -4,7 +4,8 @@ preset (tiny, Fashion-MNIST, CPU, the preset's batch).
 Default run (benchmarking disabled by addopts): one iteration per model, losses finite. With ``--benchmark-enable``,
 each attention model is also timed with the reference math (explicit softmax attention everywhere, i.e. the code
 before SDPA), in the same process and group, so the ratio of the means is the speed-up measured under the same load:
-``pytest tests/test_bench_models.py --benchmark-enable -p no:cacheprovider``."""
+``pytest tests/test_bench_models.py --benchmark-enable -p no:cacheprovider``. Every model is also timed in NCHW, the
+default before channels_last, in its group."""
 from __future__ import annotations
 
 import pytest
@@ -48,15 +49,33 @@ def test_bench_train_iteration_reference_attention(benchmark, model):
     assert all(bool(torch.isfinite(v).all()) for v in logs.values())
 
 
-@pytest.mark.parametrize("folded", [True, False])
-def test_bench_projector_forward_backward(benchmark, folded):
+@pytest.mark.parametrize("model", MODELS.names())
+def test_bench_train_iteration_nchw_reference(benchmark, model):
+    """The same iteration in NCHW (the default before channels_last), in the model's group."""
+    if benchmark.disabled:
+        pytest.skip("reference timing only with --benchmark-enable")
+    benchmark.group = f"train-iteration-{model}-tiny"
+    torch.manual_seed(0)
+    loop = make_loop(model, "tiny", dataset="fashion-mnist", overrides={"channels_last": False})
+    loop.iteration()
+    logs = benchmark.pedantic(_iteration, args=(loop, False), rounds=3)
+    assert all(bool(torch.isfinite(v).all()) for v in logs.values())
+
+
+@pytest.mark.parametrize("path", ["fused", "folded", "plain"])
+def test_bench_projector_forward_backward(benchmark, path):
     """Projected GAN's frozen EfficientNet-Lite0 at the tiny preset's 96 px, batch 64, forward + input gradient (the
-    G step's path through it): BatchNorm folded (what the model runs) against the plain network, in one group."""
+    G step's path through it): BatchNorm folded and conv+ReLU6 fused (what the model runs), folded only, and the
+    plain network, in one group."""
     from ganbench.nets import efficientnet
 
     benchmark.group = "projector-lite0-96px-batch64"
     net = efficientnet.build("lite0", True, image_size=96)
-    net = (efficientnet.fold_batchnorm(net) if folded else net).to(memory_format=torch.channels_last)
+    if path != "plain":
+        net = efficientnet.fold_batchnorm(net)
+    if path == "fused":
+        net = efficientnet.fuse_relu6(net)
+    net = net.to(memory_format=torch.channels_last)
     x = (torch.rand(64, 3, 96, 96) * 2 - 1).contiguous(memory_format=torch.channels_last).requires_grad_()
 
     def step():
