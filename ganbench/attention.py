@@ -23,6 +23,25 @@ from torch import Tensor
 _DOUBLE_BACKWARD = contextvars.ContextVar("ganbench_double_backward", default=False)
 
 
+def _register_cpu_sdpa_flops() -> None:
+    """``FlopCounterMode`` (torch 2.14) has formulas for the CUDA SDPA kernels but not for the CPU flash kernel that
+    ``F.scaled_dot_product_attention`` dispatches to here, so every fused attention on the CPU counted 0 FLOPs. The
+    CPU kernel computes what the CUDA flash kernel does: the same formulas."""
+    from torch.utils.flop_counter import (flop_registry, register_flop_formula, sdpa_backward_flop_count,
+                                          sdpa_flop_count)
+
+    fwd = getattr(torch.ops.aten, "_scaled_dot_product_flash_attention_for_cpu", None)
+    bwd = getattr(torch.ops.aten, "_scaled_dot_product_flash_attention_for_cpu_backward", None)
+    if fwd is not None and fwd not in flop_registry:
+        register_flop_formula(fwd)(lambda q, k, v, *args, out_shape=None, **kw: sdpa_flop_count(q, k, v))
+    if bwd is not None and bwd not in flop_registry:
+        register_flop_formula(bwd)(
+            lambda g, q, k, v, *args, out_shape=None, **kw: sdpa_backward_flop_count(g, q, k, v))
+
+
+_register_cpu_sdpa_flops()
+
+
 @contextlib.contextmanager
 def double_backward() -> Iterator[None]:
     """Within this block, ``attention`` uses the explicit (twice differentiable) form."""

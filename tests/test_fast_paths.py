@@ -177,3 +177,25 @@ def test_chunked_attention_over_several_chunks_matches_explicit(shared_bias, mon
                     torch.autograd.grad((ref * w).sum(), (q, k, v, bias))):
         torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
     assert calls == [1]
+
+
+def test_fused_attention_flops_are_counted_on_the_cpu():
+    """FlopCounterMode has no formula of its own for SDPA's CPU kernel (it counted 0, so `ganbench profile`
+    under-counted every attention model); ganbench registers torch's SDPA formulas for it. The forward counts what the
+    explicit form's two matmuls count; the backward recomputes q k^T (5 matmuls against the explicit 4)."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from ganbench.attention import explicit_attention
+
+    q, k, v = (torch.randn(2, 3, 64, 8, requires_grad=True) for _ in range(3))
+
+    def flops(f, backward: bool) -> int:
+        with FlopCounterMode(display=False) as c:
+            out = f()
+            if backward:
+                out.sum().backward()
+        return c.get_total_flops()
+    fused = lambda: F.scaled_dot_product_attention(q, k, v)  # noqa: E731
+    explicit = lambda: explicit_attention(q, k, v, scale=8 ** -0.5)  # noqa: E731
+    assert flops(fused, False) == flops(explicit, False) == 4 * 2 * 3 * 64 * 64 * 8
+    assert flops(fused, True) == flops(explicit, True) // 6 * 7
