@@ -47,7 +47,8 @@ def test_fused_conv_relu6_equals_the_plain_pair(k, stride, groups, pad, channels
 
 def test_fused_backbone_is_the_folded_one_and_counts_the_same_flops():
     """The whole folded EfficientNet-Lite0 at 96 px, fused or not: levels and input gradients equal to float
-    tolerance (bit for bit here), the same state-dict keys, the same FLOPs counted, and a missing fold is refused."""
+    tolerance (bit for bit here), the same state-dict keys, the same FLOPs counted; a missing fold and a second fuse
+    are refused."""
     folded = efficientnet.fold_batchnorm(efficientnet.build("lite0", True, image_size=96))
     fused = efficientnet.fuse_relu6(copy.deepcopy(folded))
     assert sorted(fused.state_dict()) == sorted(folded.state_dict())
@@ -70,3 +71,5 @@ def test_fused_backbone_is_the_folded_one_and_counts_the_same_flops():
     assert flops(fused) == flops(folded) > 0
     with pytest.raises(ValueError, match="folded first"):
         efficientnet.fuse_relu6(efficientnet.build("lite0", True, image_size=96))
+    with pytest.raises(ValueError, match="unfused"):  # a second fuse would wrap the fused convs
+        efficientnet.fuse_relu6(fused)

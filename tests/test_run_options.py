@@ -72,11 +72,17 @@ def test_channels_last_computes_the_same_step(model):
     assert any(not p.is_contiguous() for p in convs) or model == "transgan"
     for k in ref:
         assert cl[k] == pytest.approx(ref[k], rel=1e-4, abs=1e-5), k
-    if model == "projected_gan":  # its G gradients differ by > 1e-4 of their max (not investigated): losses only
-        return
     grads = [(n, p.grad, q.grad) for (n, p), q in zip(a.model.named_parameters(), b.model.parameters())
              if p.grad is not None]
     scale = max(float(g.abs().max()) for _, g, _ in grads)  # (a bias before BatchNorm has a pure-rounding grad)
+    if model == "projected_gan":
+        # G's gradient comes back through the frozen EfficientNet, where a rounding flip at a ReLU6 kink moves single
+        # elements (as in test_projected_gan's fold test): measured 4.2e-3 relative L2 over all of G, so G is
+        # compared as a whole in L2; D's gradients (3e-6) per parameter as for every model
+        g_a, g_b = (torch.cat([g.flatten() for n, g in pairs if n.startswith("G.")])
+                    for pairs in ([(n, g) for n, g, _ in grads], [(n, h) for n, _, h in grads]))
+        assert (g_a - g_b).norm() <= 1e-2 * g_a.norm()
+        grads = [t for t in grads if not t[0].startswith("G.")]
     for n, g, h in grads:
         torch.testing.assert_close(g / scale, h / scale, rtol=1e-3, atol=1e-4, msg=n)
 

@@ -105,15 +105,13 @@ def fuse_relu6(net: nn.Module) -> nn.Module:
         pad = getattr(c, "static_padding", None)
         setattr(module, conv, FrozenConvReLU6(c, tuple(pad.padding) if isinstance(pad, nn.ZeroPad2d) else (0,) * 4))
 
+    if not all(isinstance(m._swish, nn.ReLU6) and not getattr(m, "has_se", False) for m in [net, *net._blocks]):
+        raise ValueError("fuse_relu6: an unfused EfficientNet-Lite only (ReLU6, no squeeze-excitation)")
     sites = [(net, "_conv_stem", "_bn0")]
     for b in net._blocks:
-        if b.has_se or not isinstance(b._swish, (nn.ReLU6, nn.Identity)):
-            raise ValueError("fuse_relu6: EfficientNet-Lite blocks only (ReLU6, no squeeze-excitation)")
         if hasattr(b, "_expand_conv"):
             sites.append((b, "_expand_conv", "_bn0"))
         sites.append((b, "_depthwise_conv", "_bn1"))
-    if not isinstance(net._swish, (nn.ReLU6, nn.Identity)):
-        raise ValueError("fuse_relu6: EfficientNet-Lite only (ReLU6)")
     for site in sites:
         fuse(*site)
     for m in [net, *net._blocks]:

@@ -7,7 +7,7 @@ and, when the input needs a gradient, a backward of ``hardtanh_backward`` and th
 ``convolution_backward``. The mask of ``hardtanh_backward`` is taken on the output: ``0 < relu6(a) < 6`` exactly
 when ``0 < a < 6``, so the gradients are the plain pair's. A symmetric TF "SAME" padding becomes the conv's own
 padding (no padded copy of the input); an asymmetric one (stride 2 at even sizes) stays an explicit ``F.pad``.
-Outputs equal ``F.hardtanh(F.conv2d(...), 0, 6)`` bit for bit in the cases tested (tests/test_projected_gan.py); on
+Outputs equal ``F.hardtanh(F.conv2d(...), 0, 6)`` bit for bit in the cases tested (tests/test_frozen_conv.py); on
 CUDA, under autocast or in another dtype the module runs that plain pair.
 """
 from __future__ import annotations
