@@ -84,15 +84,22 @@ def test_float_overrides_in_exponent_form():
 
 
 def test_profile_several_models_in_interleaved_rounds(cli):
-    p = cli("profile", "--model", "p2gan,dcgan", "--iters", "1", "--rounds", "2", "--json")
+    p = cli("profile", "--model", "biggan,dcgan", "--iters", "1", "--rounds", "2", "--json")
     assert p.returncode == 0, p.stderr
     rows = {r["model"]: r for r in json.loads(p.stdout.strip().splitlines()[-1])}
-    assert set(rows) == {"p2gan", "dcgan"}
+    assert set(rows) == {"biggan", "dcgan"}
     for r in rows.values():
         assert len(r["img_per_s_rounds"]) == 2 and r["img_per_s"] > 0 and r["gflop_per_iter"] > 0
         assert min(r["img_per_s_rounds"]) <= r["img_per_s"] <= max(r["img_per_s_rounds"])
     assert rows["dcgan"]["vs_reference"] == 1.0
-    assert rows["p2gan"]["vs_reference"] == rows["p2gan"]["img_per_s"] / rows["dcgan"]["img_per_s"]
-    table = cli("profile", "--model", "p2gan,dcgan", "--iters", "1", "--rounds", "1")
-    assert table.returncode == 0 and "vs dcgan" in table.stdout, table.stderr
+    assert rows["biggan"]["vs_reference"] == rows["biggan"]["img_per_s"] / rows["dcgan"]["img_per_s"]
+    assert rows["biggan"]["n_dis"] == 2  # images per iteration = batch x D steps
+    for r in rows.values():  # the roofline ceiling: images per iteration x matmul rate / FLOPs per iteration
+        images = r["batch_size"] * r["n_dis"]
+        assert r["ceiling_img_per_s"] == pytest.approx(images * r["matmul_gflop_per_s"] / r["gflop_per_iter"])
+        assert r["ceiling_img_per_s"] == pytest.approx(r["img_per_s"] / r["fraction_of_matmul"])
+        assert r["goal_needs_fraction"] == pytest.approx(0.25 * rows["dcgan"]["img_per_s"] / r["ceiling_img_per_s"])
+        assert r["ceiling_vs_reference"] == pytest.approx(r["ceiling_img_per_s"] / rows["dcgan"]["img_per_s"])
+    table = cli("profile", "--model", "biggan,dcgan", "--iters", "1", "--rounds", "1")
+    assert table.returncode == 0 and "vs dcgan" in table.stdout and "0.25x needs" in table.stdout, table.stderr
     assert "unknown model" in one_line_error(cli("profile", "--model", "dcgan,nope", "--iters", "1")).lower()
