@@ -94,6 +94,7 @@ def test_profile_several_models_in_interleaved_rounds(cli):
     assert rows["dcgan"]["vs_reference"] == 1.0
     assert rows["biggan"]["vs_reference"] == rows["biggan"]["img_per_s"] / rows["dcgan"]["img_per_s"]
     assert rows["biggan"]["n_dis"] == 2  # images per iteration = batch x D steps
+    assert all(r["dataset"] == "fashion-mnist" and r["resolution"] == 32 and r["seed"] == 0 for r in rows.values())
     for r in rows.values():  # the roofline ceiling: images per iteration x matmul rate / FLOPs per iteration
         images = r["batch_size"] * r["n_dis"]
         assert r["ceiling_img_per_s"] == pytest.approx(images * r["matmul_gflop_per_s"] / r["gflop_per_iter"])
@@ -102,4 +103,5 @@ def test_profile_several_models_in_interleaved_rounds(cli):
         assert r["ceiling_vs_reference"] == pytest.approx(r["ceiling_img_per_s"] / rows["dcgan"]["img_per_s"])
     table = cli("profile", "--model", "biggan,dcgan", "--iters", "1", "--rounds", "1")
     assert table.returncode == 0 and "vs dcgan" in table.stdout and "0.25x needs" in table.stdout, table.stderr
+    assert "fashion-mnist at 32px, seed 0" in table.stdout
     assert "unknown model" in one_line_error(cli("profile", "--model", "dcgan,nope", "--iters", "1")).lower()

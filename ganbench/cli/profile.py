@@ -47,8 +47,8 @@ def profile(model, preset, variant, dataset, data_root, device, iters, top, roun
     if as_json:
         click.echo(json.dumps(r))
         return
-    click.echo(f"{model} {preset}/{variant} on {r['dataset']} ({r['device']}, {r['precision']}, batch "
-               f"{r['batch_size']} x {r['n_dis']} D steps, {iters} iterations after 1 warm-up)")
+    click.echo(f"{model} {preset}/{variant} on {r['dataset']} at {r['resolution']}px, seed {r['seed']} ({r['device']}, "
+               f"{r['precision']}, batch {r['batch_size']} x {r['n_dis']} D steps, {iters} iterations after 1 warm-up)")
     click.echo(f"  {r['img_per_s']:.1f} img/s (real images shown to D per second)")
     click.echo(f"  {r['gflop_per_iter']:.2f} GFLOP per iteration (fwd + bwd of G and D), {r['gflop_per_s']:.1f} "
                f"GFLOP/s achieved = {100 * r['fraction_of_matmul']:.1f}% of the measured {r['matmul_gflop_per_s']:.0f}"
@@ -70,15 +70,16 @@ def _profile_many(names, preset, variant, dataset, device, iters, rounds, overri
         click.echo(json.dumps(rows))
         return
     r0 = rows[0]
-    click.echo(f"{preset}/{variant} on {dataset} ({r0['device']}), {iters} iterations x {rounds} interleaved rounds "
-               f"after 1 warm-up each; img/s = median over rounds; matmul {r0['matmul_gflop_per_s']:.0f} GFLOP/s")
+    click.echo(f"{preset}/{variant} on {dataset} at {r0['resolution']}px, seed {r0['seed']} ({r0['device']}), {iters} "
+               f"iterations x {rounds} interleaved rounds after 1 warm-up each; img/s = median over rounds; matmul "
+               f"{r0['matmul_gflop_per_s']:.0f} GFLOP/s (best of the rounds)")
     goal_col = f"{goal:g}x needs"
     click.echo(f"{'model':15s} {'img/s':>8s} {'vs dcgan':>9s} {'GFLOP/iter':>11s} {'GFLOP/s':>8s} {'of matmul':>9s}"
-               f" {'ceiling':>8s} {'vs dcgan':>9s} {goal_col:>11s}  rounds (img/s)")
+               f" {'ceiling':>8s} {'ceil/dcgan':>10s} {goal_col:>11s}  rounds (img/s)")
     for r in rows:
         click.echo(f"{r['model']:15s} {r['img_per_s']:8.1f} {r['vs_reference']:9.3f} {r['gflop_per_iter']:11.2f} "
                    f"{r['gflop_per_s']:8.1f} {100 * r['fraction_of_matmul']:8.1f}% {r['ceiling_img_per_s']:8.0f} "
-                   f"{r['ceiling_vs_reference']:9.3f} {100 * r['goal_needs_fraction']:10.1f}%  "
+                   f"{r['ceiling_vs_reference']:10.3f} {100 * r['goal_needs_fraction']:10.1f}%  "
                    + " ".join(f"{x:.1f}" for x in r["img_per_s_rounds"]))
     click.echo(f"ceiling: img/s if every counted FLOP ran at the matmul rate (elementwise ops free); {goal_col}: the "
                f"share of the matmul rate a model must reach for {goal:g}x DCGAN's measured img/s (> 100%: out of "

@@ -112,7 +112,8 @@ def _result(loop: _Loop, model: str, preset: str, variant: str, dataset: str, it
     achieved = flops * img_per_s / images_per_iteration(loop) / 1e9
     ceiling = images_per_iteration(loop) * peak * 1e9 / flops if flops else float("inf")
     return {"model": model, "preset": preset, "variant": variant, "dataset": dataset,
-            "device": device_name(loop.device), "precision": loop.cfg.precision, "batch_size": loop.cfg.batch_size,
+            "resolution": loop.spec.resolution, "seed": loop.spec.seed, "device": device_name(loop.device),
+            "precision": loop.cfg.precision, "batch_size": loop.cfg.batch_size,
             "n_dis": loop.cfg.n_dis, "iters": iters, "img_per_s": img_per_s, "gflop_per_iter": flops / 1e9,
             "gflop_per_s": achieved, "matmul_gflop_per_s": peak,
             "fraction_of_matmul": achieved / peak if peak else float("nan"), "ceiling_img_per_s": ceiling}
