@@ -1,0 +1,92 @@
+"""Lower bounds for the #14 goal (every tiny preset at >= 1/4 of DCGAN's img/s on the CPU): the time one training
+iteration spends in work that the method prescribes, measured alone, against the time the goal allows.
+
+- Projected GAN: the frozen feature network (EfficientNet-Lite1 + CCM + CSM) on D's real and fake batches
+  (no graph) and on G's fake batch (forward + input-gradient backward), as the loop runs it.
+- TransGAN: the WGAN-GP passes (D on interpolates, the gradient norm, its backward), one per D step.
+
+Generating the fakes is left out of both floors (they are the floors' inputs). ``tests/test_speed_floor.py`` checks
+that each floor makes the same calls (batch, gradient needs) as a training iteration does.
+
+Budget: images per iteration / (goal x DCGAN's img/s), DCGAN timed in the same rounds. A floor above the budget
+means the goal cannot be met without computing less. One process, interleaved rounds, medians; fp32, tiny presets,
+Fashion-MNIST, torch's default threads. Usage: ``python scripts/speed_floor.py [--rounds 5] [--goal 0.25]``.
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+import torch
+
+from ganbench.losses import gradient_penalty
+from ganbench.training.step_profile import images_per_iteration, make_loop
+
+
+def timed(fn, reps: int) -> float:
+    """Seconds per call of ``fn`` over ``reps`` calls."""
+    t0 = time.perf_counter()
+    for _ in range(reps):
+        fn()
+    return (time.perf_counter() - t0) / reps
+
+
+def projector_work(loop):
+    m, n = loop.model, loop.cfg.batch_size
+    proj = m.D.projector
+    real, _ = loop.batch()
+    with torch.no_grad():
+        fake = m.generate(m.sample_z(n), None)
+
+    def work() -> None:
+        proj(m.augment(real)), proj(m.augment(fake))  # D step: no graph through the frozen part
+        fake_g = fake.clone().requires_grad_(True)  # G step: input gradient through it
+        feats = proj(m.augment(fake_g))
+        torch.autograd.grad(sum(f.mean() for f in feats), fake_g)
+    return work
+
+
+def gp_work(loop):
+    m, n = loop.model, loop.cfg.batch_size
+    real, _ = loop.batch()
+    with torch.no_grad():
+        fake = m.generate(m.sample_z(n), None)
+
+    def work() -> None:
+        for _ in range(loop.cfg.n_dis):
+            gradient_penalty(lambda x: m.D(m.augment(x)), real, fake).backward()
+    return work
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--reps", type=int, default=3)
+    ap.add_argument("--goal", type=float, default=0.25)
+    a = ap.parse_args()
+    loops = {k: make_loop(k, dataset="fashion-mnist") for k in ("dcgan", "projected_gan", "transgan")}
+    jobs = {"dcgan": loops["dcgan"].iteration,
+            "projected_gan": loops["projected_gan"].iteration,
+            "projected_gan floor": projector_work(loops["projected_gan"]),
+            "transgan": loops["transgan"].iteration,
+            "transgan floor": gp_work(loops["transgan"])}
+    for fn in jobs.values():
+        fn()  # warm-up
+    times: dict[str, list[float]] = {k: [] for k in jobs}
+    for _ in range(a.rounds):
+        for k, fn in jobs.items():
+            times[k].append(timed(fn, a.reps))
+    med = {k: statistics.median(v) for k, v in times.items()}
+    dcgan_ips = images_per_iteration(loops["dcgan"]) / med["dcgan"]
+    print(f"tiny presets, fashion-mnist 32px, cpu x{torch.get_num_threads()} threads, fp32; median of {a.rounds} "
+          f"interleaved rounds x {a.reps}; DCGAN {dcgan_ips:.0f} img/s")
+    print(f"{'model':15s} {'iteration ms':>12s} {'floor ms':>9s} {'budget ms':>10s} {'floor/budget':>12s}")
+    for k in ("projected_gan", "transgan"):
+        budget = images_per_iteration(loops[k]) / (a.goal * dcgan_ips)
+        floor = med[f"{k} floor"]
+        print(f"{k:15s} {med[k] * 1e3:12.0f} {floor * 1e3:9.0f} {budget * 1e3:10.0f} {floor / budget:12.2f}")
+
+
+if __name__ == "__main__":
+    main()
