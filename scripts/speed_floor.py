@@ -4,8 +4,10 @@ iteration spends in work that the method prescribes, measured alone, against the
 - Projected GAN: the frozen feature network (EfficientNet-Lite1 + CCM + CSM) on D's real and fake batches
   (no graph) and on G's fake batch (forward + input-gradient backward), as the loop runs it.
 - TransGAN: the WGAN-GP passes (D on interpolates, the gradient norm, its backward), one per D step.
+- SAGAN, BigGAN: their convolutions (forward and backward), each replayed alone on a copy of its inputs from one
+  iteration (``CONV_OPS``).
 
-Generating the fakes is left out of both floors (they are the floors' inputs). ``tests/test_speed_floor.py`` checks
+Generating the fakes is left out of the first two floors (they are their inputs). ``tests/test_speed_floor.py`` checks
 that each floor makes the same calls (batch, gradient needs) as a training iteration does.
 
 Budget: images per iteration / (goal x DCGAN's img/s), DCGAN timed in the same rounds. A floor above the budget
@@ -19,6 +21,7 @@ import statistics
 import time
 
 import torch
+from torch.utils._python_dispatch import TorchDispatchMode
 
 from ganbench.losses import gradient_penalty
 from ganbench.training.step_profile import images_per_iteration, make_loop
@@ -59,18 +62,51 @@ def gp_work(loop):
     return work
 
 
+CONV_OPS = ("aten.convolution.default", "aten.convolution_backward.default")
+
+
+class ConvRecorder(TorchDispatchMode):
+    """Keeps every convolution call (forward or backward) with cloned tensor arguments."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: list[tuple] = []
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        if str(func) in CONV_OPS:
+            copy = lambda a: a.clone() if isinstance(a, torch.Tensor) else a  # noqa: E731
+            self.calls.append((func, [copy(a) for a in args], {k: copy(v) for k, v in kwargs.items()}))
+        return func(*args, **kwargs)
+
+
+def conv_work(loop):
+    """Replays one iteration's convolutions (cloned inputs, no autograd)."""
+    rec = ConvRecorder()
+    with rec:
+        loop.iteration()
+
+    def work() -> None:
+        with torch.no_grad():
+            for func, args, kwargs in rec.calls:
+                func(*args, **kwargs)
+    work.calls = rec.calls
+    return work
+
+
+FLOORS = {"projected_gan": projector_work, "transgan": gp_work, "sagan": conv_work, "biggan": conv_work}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--goal", type=float, default=0.25)
     a = ap.parse_args()
-    loops = {k: make_loop(k, dataset="fashion-mnist") for k in ("dcgan", "projected_gan", "transgan")}
-    jobs = {"dcgan": loops["dcgan"].iteration,
-            "projected_gan": loops["projected_gan"].iteration,
-            "projected_gan floor": projector_work(loops["projected_gan"]),
-            "transgan": loops["transgan"].iteration,
-            "transgan floor": gp_work(loops["transgan"])}
+    loops = {k: make_loop(k, dataset="fashion-mnist") for k in ("dcgan", *FLOORS)}
+    jobs = {"dcgan": loops["dcgan"].iteration}
+    for k, floor in FLOORS.items():
+        jobs[k], jobs[f"{k} floor"] = loops[k].iteration, floor(loops[k])
     for fn in jobs.values():
         fn()  # warm-up
     times: dict[str, list[float]] = {k: [] for k in jobs}
@@ -82,7 +118,7 @@ def main() -> None:
     print(f"tiny presets, fashion-mnist 32px, cpu x{torch.get_num_threads()} threads, fp32; median of {a.rounds} "
           f"interleaved rounds x {a.reps}; DCGAN {dcgan_ips:.0f} img/s")
     print(f"{'model':15s} {'iteration ms':>12s} {'floor ms':>9s} {'budget ms':>10s} {'floor/budget':>12s}")
-    for k in ("projected_gan", "transgan"):
+    for k in FLOORS:
         budget = images_per_iteration(loops[k]) / (a.goal * dcgan_ips)
         floor = med[f"{k} floor"]
         print(f"{k:15s} {med[k] * 1e3:12.0f} {floor * 1e3:9.0f} {budget * 1e3:10.0f} {floor / budget:12.2f}")

@@ -41,3 +41,22 @@ def test_gp_floor_runs_every_d_steps_penalty_pass_and_nothing_else():
     assert len(double(in_loop)) == loop.cfg.n_dis == 2
     floor = calls(loop.model.D, speed_floor.gp_work(loop))
     assert floor == double(in_loop)
+
+
+def test_conv_floor_replays_every_convolution_of_an_iteration():
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    class Count(TorchDispatchMode):
+        n = 0
+
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            Count.n += "conv" in str(func)
+            return func(*args, **(kwargs or {}))
+
+    loop = make_loop("sagan")
+    work = speed_floor.conv_work(loop)
+    with Count():
+        loop.iteration()
+    assert {str(f) for f, _, _ in work.calls} == set(speed_floor.CONV_OPS)
+    assert len(work.calls) == Count.n > 0
+    work()  # replays without autograd
