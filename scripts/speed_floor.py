@@ -12,7 +12,8 @@ that each floor makes the same calls (batch, gradient needs) as a training itera
 
 Budget: images per iteration / (goal x DCGAN's img/s), DCGAN timed in the same rounds. A floor above the budget
 means the goal cannot be met without computing less. One process, interleaved rounds, medians; fp32, tiny presets,
-Fashion-MNIST, torch's default threads. Usage: ``python scripts/speed_floor.py [--rounds 5] [--goal 0.25]``.
+Fashion-MNIST train split, seed 0, torch's default threads; the header names them.
+Usage: ``python scripts/speed_floor.py [--rounds 5] [--reps 3] [--goal 0.25]``.
 """
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 
 from ganbench.losses import gradient_penalty
+from ganbench.provenance import device_name
 from ganbench.training.step_profile import images_per_iteration, make_loop
 
 
@@ -97,11 +99,20 @@ def conv_work(loop):
 FLOORS = {"projected_gan": projector_work, "transgan": gp_work, "sagan": conv_work, "biggan": conv_work}
 
 
+def positive(kind):
+    def parse(text: str):
+        value = kind(text)
+        if value <= 0:
+            raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
+        return value
+    return parse
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--rounds", type=int, default=5)
-    ap.add_argument("--reps", type=int, default=3)
-    ap.add_argument("--goal", type=float, default=0.25)
+    ap.add_argument("--rounds", type=positive(int), default=5)
+    ap.add_argument("--reps", type=positive(int), default=3)
+    ap.add_argument("--goal", type=positive(float), default=0.25)
     a = ap.parse_args()
     loops = {k: make_loop(k, dataset="fashion-mnist") for k in ("dcgan", *FLOORS)}
     jobs = {"dcgan": loops["dcgan"].iteration}
@@ -115,8 +126,10 @@ def main() -> None:
             times[k].append(timed(fn, a.reps))
     med = {k: statistics.median(v) for k, v in times.items()}
     dcgan_ips = images_per_iteration(loops["dcgan"]) / med["dcgan"]
-    print(f"tiny presets, fashion-mnist 32px, cpu x{torch.get_num_threads()} threads, fp32; median of {a.rounds} "
-          f"interleaved rounds x {a.reps}; DCGAN {dcgan_ips:.0f} img/s")
+    sp, cfg = loops["dcgan"].spec, loops["dcgan"].cfg
+    print(f"{sp.preset} presets on {sp.dataset} (train split) at {sp.resolution}px, seed {sp.seed} "
+          f"({device_name(sp.device)}, {cfg.precision}); median of {a.rounds} interleaved rounds x {a.reps}; "
+          f"DCGAN {dcgan_ips:.0f} img/s")
     print(f"{'model':15s} {'iteration ms':>12s} {'floor ms':>9s} {'budget ms':>10s} {'floor/budget':>12s}")
     for k in FLOORS:
         budget = images_per_iteration(loops[k]) / (a.goal * dcgan_ips)
