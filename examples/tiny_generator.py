@@ -9,6 +9,11 @@ Use it as (from the repository root):
     ganbench eval --generator examples/tiny_generator.py:make_generator --z-dim 64 --metrics fd_domain2k_train
     ganbench regress --generator examples/tiny_generator.py:make_generator \
         --baseline examples/tiny_generator.baseline.json
+
+or ship it as a ``torch.export`` program, the format PyTorch recommends (TorchScript is deprecated upstream):
+
+    python examples/tiny_generator.py export tiny_generator.pt2
+    ganbench eval --generator tiny_generator.pt2 --z-dim 64 --metrics fd_domain2k_train
 """
 from __future__ import annotations
 
@@ -45,6 +50,15 @@ def make_generator() -> TinyG:
     g = TinyG()
     g.load_state_dict(torch.load(WEIGHTS, map_location="cpu", weights_only=True))
     return g.eval()
+
+
+def export(out: Path, g: nn.Module | None = None, batch: int | None = None) -> None:
+    """Save ``g`` (default: the trained example) with ``torch.export.save``: z [N, 64] with N dynamic, or fixed at
+    ``batch``."""
+    g = (g if g is not None else make_generator()).eval()
+    dyn = None if batch else {"z": {0: torch.export.Dim("n")}}
+    ep = torch.export.export(g, (torch.randn(batch or 2, Z_DIM),), dynamic_shapes=dyn)
+    torch.export.save(ep, str(out))
 
 
 def _discriminator(ch: int = 32) -> nn.Module:
@@ -87,4 +101,7 @@ def train(steps: int = 600, batch: int = 64, seed: int = 0, out: Path = WEIGHTS)
 
 
 if __name__ == "__main__":
-    train(*(int(a) for a in sys.argv[1:2]))
+    if sys.argv[1:2] == ["export"]:
+        export(Path(sys.argv[2] if len(sys.argv) > 2 else "tiny_generator.pt2"))
+    else:
+        train(*(int(a) for a in sys.argv[1:2]))

@@ -48,13 +48,24 @@ class GANConfig:
     channels_last: bool = True  # NHWC memory format for G, D and the real batch (1.02-1.33x faster on CPU)
     tf32: str = "off"  # off | on: TF32 for fp32 matmuls and convolutions on CUDA (no effect on CPU)
     cudnn_benchmark: bool = False  # torch.backends.cudnn.benchmark on CUDA (fastest algorithms, not bit-stable)
+    deterministic: bool = False  # deterministic kernels only (bit-identical resume on CUDA; slower)
     compile: bool = False  # torch.compile G and D in place (nn.Module.compile; state_dict keys unchanged)
+    compile_mode: str = "default"  # torch.compile mode with compile on; reduce-overhead = CUDA graphs (small presets)
+    check_every: int = 0  # G steps between non-finite-loss checks (0: auto = every step on CPU, 50 on CUDA)
 
     def __post_init__(self) -> None:
         if self.precision not in PRECISIONS:
             raise GanbenchError(f"config precision: expected one of {', '.join(PRECISIONS)}, got {self.precision!r}")
         if self.tf32 not in TF32_POLICIES:
             raise GanbenchError(f"config tf32: expected one of {', '.join(TF32_POLICIES)}, got {self.tf32!r}")
+        if self.deterministic and self.cudnn_benchmark:
+            raise GanbenchError("config deterministic and cudnn_benchmark exclude each other (autotuning picks "
+                                "algorithms by timing)")
+        if self.compile_mode not in COMPILE_MODES:
+            raise GanbenchError(f"config compile_mode: expected one of {', '.join(COMPILE_MODES)}, "
+                                f"got {self.compile_mode!r}")
+        if self.check_every < 0:
+            raise GanbenchError(f"config check_every must be >= 0 (0: auto), got {self.check_every!r}")
         _check_recipe(self)
 
 
@@ -76,6 +87,7 @@ def _check_recipe(cfg: GANConfig) -> None:
 
 PRECISIONS = ("fp32", "bf16", "fp16")
 TF32_POLICIES = ("off", "on")
+COMPILE_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
 
 
 def _check_type(cls_name: str, name: str, tp: Any, value: Any) -> Any:

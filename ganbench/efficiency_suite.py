@@ -10,12 +10,14 @@ the cost does not depend on which images they are.
 A run writes the same layout as a training run (``config.yaml``, ``metrics.csv`` in the tidy ``results.COLUMNS``
 with ``extractor`` "-", ``status.json``) so that ``ganbench results`` and ``ganbench report`` read it; a complete run
 is skipped when the suite runs again. Metric names: ``params_g``, ``params_d``, ``params_g_frozen``,
-``params_d_frozen``, ``flops_per_image`` and ``it<n>_s`` (seconds for n images; ``it100_s`` by default).
+``params_d_frozen``, ``flops_per_image``, ``it<n>_s`` (seconds for n images in fp32; ``it100_s`` by default) and
+``it<n>_s_bf16`` (bf16 autocast): each the median of repeated timed calls (10 on CUDA, 3 on CPU; ``std`` over them).
 """
 from __future__ import annotations
 
 import hashlib
 import json
+import statistics
 import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -92,7 +94,7 @@ def run_efficiency(spec: EfficiencySpec) -> EfficiencyResult:
 
     from .config import to_dict
     from .io import write_yaml
-    from .metrics.efficiency import efficiency
+    from .metrics.efficiency import default_repeats, efficiency, timing_label
     from .models import ImageSpec, create_model
     from .models.base import MODELS, resolve_config
     from .provenance import environment, resolve_device
@@ -125,27 +127,30 @@ def run_efficiency(spec: EfficiencySpec) -> EfficiencyResult:
         model.bind_reference(data.images)
         reference = {"name": data.name, "split": data.split, "n": len(data), "fingerprint": data.fingerprint}
     paper = MODELS.get(spec.model).paper
+    repeats = default_repeats(device)
     write_yaml(run_dir / "config.yaml", {
         "run": spec.run_id, "task": "efficiency", "spec": spec.to_dict(), "model_config": to_dict(cfg),
         "params": model.param_counts(), "deviations": type(model).deviations.strip(),
         "paper": {"title": paper.title, "params_g": paper.params_g, "params_d": paper.params_d,
                   "params_note": paper.params_note},
         "reference_images": reference, "n_images": spec.n_images,
-        "timing": ("cuda events" if device.startswith("cuda") else "cpu wall clock (perf_counter)")
-                  + ", after one warm-up call",
+        "timing": timing_label(device, repeats), "repeats": repeats,
         "flops": "torch.utils.flop_counter.FlopCounterMode around model.sample(1); multiply-add = 2 FLOPs; "
                  "element-wise ops not counted",
         "environment": environment(device)})
     results.write_status(run_dir, "running")
     t0 = time.perf_counter()
-    r = efficiency(model, spec.n_images, device, seed=spec.seed)
+    r = efficiency(model, spec.n_images, device, seed=spec.seed, repeats=repeats)
     wall = time.perf_counter() - t0
+    it = time_metric(spec.n_images)
     values = {**{k: r[k] for k in PARAM_METRICS}, "flops_per_image": r["flops_per_image"],
-              time_metric(spec.n_images): r["seconds"]}
+              it: r["seconds_fp32"], f"{it}_bf16": r["seconds_bf16"]}
+    spread = {it: r["seconds_fp32_runs"], f"{it}_bf16": r["seconds_bf16_runs"]}  # std over the repeats
     rows = [{"run": spec.run_id, "suite": spec.suite, "model": spec.model, "variant": spec.variant,
              "preset": spec.preset, "dataset": "-", "split": "-", "resolution": spec.resolution,
              "channels": spec.channels, "seed": spec.seed, "images_seen": 0, "wall_s": round(wall, 3),
-             "metric": name, "value": float(v), "std": None, "extractor": "-",
+             "metric": name, "value": float(v),
+             "std": statistics.stdev(spread[name]) if len(spread.get(name, ())) > 1 else None, "extractor": "-",
              "n_samples": spec.n_images if name.startswith("it") else (1 if name == "flops_per_image" else None),
              "n_ref": None, "preset_name": "efficiency", "device": r["device"]} for name, v in values.items()]
     results.write_rows(run_dir / "metrics.csv", rows)

@@ -20,16 +20,23 @@ class Loss:
 
 LOSSES: Registry[Loss] = Registry("loss")
 
-LOSSES.add("nonsat", Loss(  # Goodfellow et al. 2014, non-saturating G
+
+def _fp32(d: Callable[[Tensor, Tensor], Tensor], g: Callable[[Tensor], Tensor]) -> Loss:
+    """The loss of fp32 logits: under bf16/fp16 autocast D's logits are low precision, and a loss reduced in that
+    precision is rounded to it (bf16: 3 significant digits), its gradient too. A no-op in fp32."""
+    return Loss(d=lambda r, f: d(r.float(), f.float()), g=lambda f: g(f.float()))
+
+
+LOSSES.add("nonsat", _fp32(  # Goodfellow et al. 2014, non-saturating G
     d=lambda r, f: F.softplus(-r).mean() + F.softplus(f).mean(),
     g=lambda f: F.softplus(-f).mean()))
-LOSSES.add("hinge", Loss(  # Lim & Ye 2017; SAGAN, BigGAN, Projected GAN
+LOSSES.add("hinge", _fp32(  # Lim & Ye 2017; SAGAN, BigGAN, Projected GAN
     d=lambda r, f: F.relu(1 - r).mean() + F.relu(1 + f).mean(),
     g=lambda f: -f.mean()))
-LOSSES.add("wgan", Loss(  # Arjovsky et al. 2017 (use with gp_weight for WGAN-GP)
+LOSSES.add("wgan", _fp32(  # Arjovsky et al. 2017 (use with gp_weight for WGAN-GP)
     d=lambda r, f: f.mean() - r.mean(),
     g=lambda f: -f.mean()))
-LOSSES.add("lsgan", Loss(  # Mao et al. 2017, a=0 (fake), b=1 (real), c=1 (G target)
+LOSSES.add("lsgan", _fp32(  # Mao et al. 2017, a=0 (fake), b=1 (real), c=1 (G target)
     d=lambda r, f: 0.5 * ((r - 1) ** 2).mean() + 0.5 * (f ** 2).mean(),
     g=lambda f: 0.5 * ((f - 1) ** 2).mean()))
 

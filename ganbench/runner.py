@@ -1,17 +1,24 @@
-"""Expand a suite into training runs (validated before anything runs); ``ganbench.executors`` runs them."""
+"""Expand a suite into its runs (validated before anything runs); ``ganbench.executors`` runs them.
+
+Each kind of suite (``task`` in its YAML) has its own expander in ``EXPANDERS``: training runs here
+(``expand_training``), measurements in ``ganbench.efficiency_suite``. ``expand`` does what they share: includes and
+profiles."""
 from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
+from .efficiency_suite import expand_efficiency
 from .errors import GanbenchError
 from .executors import Outcome, RetryPolicy, execute_local, run_one  # noqa: F401  (re-exported)
 from .models.base import MODELS, resolve_config
 from .suites import Suite, load_suite
 from .training import TrainSpec
 
-__all__ = ["SuiteOptions", "apply_profile", "expand", "Outcome", "RetryPolicy", "execute_local", "run_one"]
+__all__ = ["SuiteOptions", "apply_profile", "expand", "expand_training", "EXPANDERS", "Outcome", "RetryPolicy",
+           "execute_local", "run_one"]
 
 
 @dataclass(frozen=True)
@@ -28,6 +35,7 @@ class SuiteOptions:
     metrics: tuple[str, ...] | None = None
     models: tuple[str, ...] | None = None
     device: str = "auto"
+    deterministic: bool = False  # every run with deterministic kernels (a config field, in config.yaml)
 
 
 def apply_profile(suite: Suite, profile: str | None) -> Suite:
@@ -66,7 +74,8 @@ def resolve_point(model: str, point: dict) -> dict:
 
 def expand(suite: Suite | str, opts: SuiteOptions = SuiteOptions(), results_root: Path = Path("results"),
            _seen: frozenset[str] = frozenset()) -> list[TrainSpec]:
-    """All runs of a suite (and the suites it includes) as TrainSpecs, validated before anything runs."""
+    """All runs of a suite (and the suites it includes), validated before anything runs: ``TrainSpec`` for a
+    training suite, ``EfficiencySpec`` for an efficiency one (each kind by its expander in ``EXPANDERS``)."""
     if isinstance(suite, str):
         suite = load_suite(suite)
     if suite.name in _seen:
@@ -75,9 +84,13 @@ def expand(suite: Suite | str, opts: SuiteOptions = SuiteOptions(), results_root
     specs: list[TrainSpec] = []
     for inc in suite.include:
         specs += expand(inc, dataclasses.replace(opts, profile=None), results_root, _seen | {suite.name})
-    if suite.task == "efficiency":  # measurements, not training (ganbench.efficiency_suite)
-        from .efficiency_suite import expand_efficiency
-        return specs + expand_efficiency(suite, opts, results_root)
+    return specs + EXPANDERS[suite.task](suite, opts, results_root)
+
+
+def expand_training(suite: Suite, opts: SuiteOptions, results_root: Path) -> list[TrainSpec]:
+    """The training runs of one suite (its includes aside): run entry x variant x grid point x seed."""
+    specs: list[TrainSpec] = []
+    det = {"deterministic": True} if opts.deterministic else {}  # absent otherwise: run ids and specs unchanged
     entries = suite.runs
     if entries == "all":
         from .suites import RunEntry
@@ -95,7 +108,7 @@ def expand(suite: Suite | str, opts: SuiteOptions = SuiteOptions(), results_root
                 channels=suite.channels, kimg=opts.kimg if opts.kimg is not None else suite.kimg,
                 eval_every_kimg=opts.eval_every_kimg if opts.eval_every_kimg is not None else suite.eval_every_kimg,
                 metrics=opts.metrics if opts.metrics is not None else suite.metrics, seed=int(seed),
-                overrides=tuple(sorted({**dict(e.overrides), **point}.items())), device=opts.device,
+                overrides=tuple(sorted({**dict(e.overrides), **point, **det}.items())), device=opts.device,
                 suite=suite.name)
             resolve_config(spec.model, spec.preset, spec.variant, dict(spec.overrides))  # fail early
             out = results_root / suite.name / spec.run_id
@@ -104,3 +117,7 @@ def expand(suite: Suite | str, opts: SuiteOptions = SuiteOptions(), results_root
         for m in opts.models:
             MODELS.get(m)
     return specs
+
+
+EXPANDERS: dict[str, Callable[[Suite, SuiteOptions, Path], list]] = {
+    "train": expand_training, "efficiency": expand_efficiency}  # suites.TASKS

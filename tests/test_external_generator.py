@@ -1,9 +1,11 @@
 """Generators ganbench never saw: ``evaluate_generator``, ``ganbench eval/regress --generator`` (the example in
-examples/ with its committed baseline, and a TorchScript file made here), planted regressions, bad output."""
+examples/ with its committed baseline, and ``torch.export``/TorchScript files made here), planted regressions, bad
+output."""
 from __future__ import annotations
 
 import json
 import math
+import warnings
 
 import pytest
 import torch
@@ -73,10 +75,96 @@ def test_example_passes_its_committed_baseline_and_a_planted_regression_fails(cl
     assert "REGRESSION" in p.stdout and "regress: FAIL" in p.stdout
 
 
+def _script(m: torch.nn.Module, path) -> None:
+    """torch.jit.save(torch.jit.script(m)): TorchScript is deprecated upstream (torch 2.14 warns), still supported."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", r"`?torch\.jit\.script`? is deprecated", FutureWarning)
+        torch.jit.script(m).save(str(path))
+
+
+def _export(m: torch.nn.Module, path, batch: int | None = None) -> None:
+    """torch.export.save of ``m`` on z [N, 64] (the example's own export): N dynamic, or fixed at ``batch``."""
+    _load_example().export(path, m, batch)
+
+
+def _washed_out():
+    """Planted: the example with its last layer's weights x0.25 (a broken export / bad checkpoint; FD 13.3 -> 33.1).
+    Additive pixel noise would not do: fd_domain of this generator falls from 13.32 to 11.97 with N(0, 0.3^2)
+    noise added."""
+    g = _load_example().make_generator()
+    with torch.no_grad():
+        g.net[-2].weight.mul_(0.25)
+    return g
+
+
+def test_export_generator_evaluated_gated_and_planted_regression_fails(cli, tmp_path):
+    ex = _load_example()
+    _export(ex.make_generator(), tmp_path / "g.pt2")
+    p = cli("eval", "--generator", "g.pt2", "--z-dim", "64", "--metrics", "fd_domain2k_train", "--device", "cpu",
+            "--out", "rows.csv")
+    assert p.returncode == 0, p.stderr
+    import pandas as pd
+    rows = pd.read_csv(tmp_path / "rows.csv")
+    b = json.loads(BASELINE.read_text())
+    assert rows.generator_kind[0] == "export" and list(rows.preset_name) == ["fd_domain2k_train"]
+    assert rows.value[0] == pytest.approx(b["checks"][0]["value"], rel=1e-4)  # the module's committed value
+    p = cli("regress", "--generator", "g.pt2", "--z-dim", "64", "--baseline", "b.json", "--update",
+            "--spread-seeds", "0,1")
+    assert p.returncode == 0, p.stderr
+    assert json.loads((tmp_path / "b.json").read_text())["generator"]["kind"] == "export"
+    p = cli("regress", "--generator", "g.pt2", "--baseline", "b.json")
+    assert p.returncode == 0 and "PASS" in p.stdout, p.stdout + p.stderr
+    _export(_washed_out(), tmp_path / "g.pt2", batch=64)  # a fixed batch: run in chunks of 64 (250 = 3*64 + 58)
+    p = cli("regress", "--generator", "g.pt2", "--baseline", "b.json")
+    assert p.returncode == 1 and "REGRESSION" in p.stdout, p.stdout + p.stderr
+    assert "file changed since the baseline" in p.stderr
+
+
+def test_export_with_a_fixed_batch_gives_the_dynamic_numbers(tmp_path):
+    ex = _load_example()
+    _export(ex.make_generator(), tmp_path / "fixed.pt2", batch=7)
+    from ganbench.external import GeneratorOptions, load_generator
+
+    g = load_generator(str(tmp_path / "fixed.pt2"), GeneratorOptions(z_dim=64), 1, 32)
+    x = g.sample(20, torch.Generator().manual_seed(1))  # chunks of 7, 7, 6 (the last padded to 7)
+    ref = ex.make_generator()(torch.randn(20, 64, generator=torch.Generator().manual_seed(1)))
+    assert torch.allclose(x, ref, atol=1e-5)
+
+
+def test_bad_export_files_are_one_line_errors(cli, tmp_path):
+    ex = _load_example()
+    (tmp_path / "corrupt.pt2").write_bytes(b"not a zip archive")
+    _script(ex.make_generator(), tmp_path / "ts.pt2")  # a TorchScript file named .pt2
+    _export(ex.make_generator(), tmp_path / "g.pt2")
+
+    class TwoInputs(torch.nn.Module):
+        def forward(self, z, y):
+            return torch.tanh(z[:, :1, None, None].expand(-1, 1, 32, 32)) + 0 * y[:, None, None, None]
+    torch.export.save(torch.export.export(TwoInputs(), (torch.randn(2, 64), torch.zeros(2, dtype=torch.long))),
+                      str(tmp_path / "two.pt2"))
+    # through the CLI: one line, and none of the traceback torch.export.load logs for a file it cannot read
+    p = cli("eval", "--generator", "corrupt.pt2", "--metrics", "fd_domain2k_train")
+    assert "corrupt.pt2 is not a torch.export program (torch.export.save)" in one_line_error(p)
+    p = cli("eval", "--generator", "g.pt2", "--z-dim", "64", "--resolution", "28", "--metrics", "fd_domain2k_train")
+    assert "shape [250, 1, 32, 32], expected [250, 1, 28, 28]" in one_line_error(p)
+    from ganbench.errors import GanbenchError
+    from ganbench.external import GeneratorOptions, load_generator
+
+    for spec, opts, needle in [
+            ("ts.pt2", {}, "ts.pt2 is not a torch.export program"),
+            ("nosuch.pt2", {}, "nosuch.pt2 not found"),
+            ("g.pt2", {"z_dim": 32}, "g.pt2 takes z of size 64, not --z-dim 32"),
+            ("g.pt2", {"z_dim": 64, "num_classes": 10}, "g.pt2 takes 1 input(s) (z); ganbench passes (z, y)"),
+            ("two.pt2", {"z_dim": 64}, "two.pt2 takes 2 input(s) (z, y); ganbench passes (z)")]:
+        with pytest.raises(GanbenchError) as e:
+            load_generator(str(tmp_path / spec), GeneratorOptions(**opts), 1, 32)
+        assert needle in str(e.value) and "\n" not in str(e.value), (spec, str(e.value))
+
+
 def test_torchscript_generator_evaluated_gated_and_planted_regression_fails(cli, tmp_path):
     ex = _load_example()
     ts = tmp_path / "g.pt"
-    torch.jit.script(ex.make_generator()).save(str(ts))
+    _script(ex.make_generator(), ts)
     p = cli("eval", "--generator", str(ts), "--z-dim", "64", "--metrics", "fd_domain2k_train", "--device", "cpu",
             "--out", "rows.csv")
     assert p.returncode == 0, p.stderr
@@ -92,10 +180,7 @@ def test_torchscript_generator_evaluated_gated_and_planted_regression_fails(cli,
     assert c["value"] == pytest.approx(rows.value[0])  # the gate's seed is the eval's seed 0
     p = cli("regress", "--generator", str(ts), "--baseline", "b.json")  # z-dim read from the baseline
     assert p.returncode == 0 and "PASS" in p.stdout, p.stdout + p.stderr
-    g = ex.make_generator()
-    with torch.no_grad():
-        g.net[-2].weight.mul_(0.25)  # planted: washed-out output. (Additive pixel noise would not do: fd_domain
-    torch.jit.script(g).save(str(ts))  # of this generator falls from 13.32 to 11.97 with N(0, 0.3^2) noise added)
+    _script(_washed_out(), ts)
     p = cli("regress", "--generator", str(ts), "--baseline", "b.json")
     assert p.returncode == 1 and "REGRESSION" in p.stdout, p.stdout + p.stderr
     assert "file changed since the baseline" in p.stderr

@@ -123,7 +123,7 @@ def test_killed_failing_and_bad_runs(cluster, one_thread, tmp_path, monkeypatch)
 def test_cli_run_on_ray_cluster(cluster, cli, tmp_path):
     """`ganbench run --executor ray --address` sends the runs to an existing cluster; results are the usual ones."""
     p = cli("run", "--suite", "smoke", "--executor", "ray", "--address", cluster, "--metrics", "", "--kimg", "0.25",
-            "--device", "cpu", "--quiet")
+            "--device", "cpu")  # not --quiet: that leaves out the per-run "[complete]" lines
     assert p.returncode == 0, p.stderr
     assert "1 complete" in p.stdout and "[complete] dcgan-default-tiny-s0" in p.stderr
     (run,) = results.run_dirs(tmp_path / "results" / "smoke")

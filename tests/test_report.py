@@ -14,13 +14,13 @@ from pathlib import Path
 import pytest
 import yaml
 
-from test_report_fixture import make_results, tuning, validation, write_published
+from test_report_fixture import claims, make_results, tuning, validation, write_published
 
 from ganbench.report import build_report
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = Path(__file__).resolve().parent / "golden"
-N_TABLES = 13  # in the fixture's report (the Tuning table included)
+N_TABLES = 15  # in the fixture's report (the Tuning, Budget and power, and Claims tables included)
 N_IMAGES = 25  # 12 plots + 13 sample grids
 
 
@@ -30,7 +30,7 @@ def rendered(tmp_path_factory):
     root = make_results(d / "results")
     out = d / "out"
     written = build_report(root, out, ["md", "latex", "html"], published=write_published(d / "published.yaml"),
-                           validation=validation, tuning=tuning)
+                           validation=validation, tuning=tuning, claims=claims())
     return out, written
 
 

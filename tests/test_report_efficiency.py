@@ -57,13 +57,13 @@ def test_measures_writes_tidy_rows_and_resumes(tmp_path, monkeypatch):
     df = results.load_metrics(tmp_path / "res")
     assert list(df.columns) == results.COLUMNS + ["status"]
     assert set(df["metric"]) == {"params_g", "params_d", "params_g_frozen", "params_d_frozen", "flops_per_image",
-                                 "it8_s"}
+                                 "it8_s", "it8_s_bf16"}
     assert (df["extractor"] == "-").all() and df["device"].str.startswith("cpu").all()
     for s in specs:
         got = df[df["run"] == s.run_id].set_index("metric")["value"]
         want = create_model(s.model, "tiny", s.variant, ImageSpec(3, 32, 0)).param_counts()
         assert {k: int(got[k]) for k in want} == want
-        assert got["flops_per_image"] > 0 and got["it8_s"] > 0
+        assert got["flops_per_image"] > 0 and got["it8_s"] > 0 and got["it8_s_bf16"] > 0
     # the posterior path costs FLOPs: removing it must lower them (the counter sees what sampling runs)
     f = df[df["model"] == "p2gan"].set_index(["variant", "metric"])["value"]
     assert f[("bn_no_posterior", "flops_per_image")] < f[("default", "flops_per_image")]

@@ -159,3 +159,14 @@ def tuning() -> dict:
 def write_published(path: Path) -> Path:
     path.write_text(yaml.safe_dump(PUBLISHED, sort_keys=False))
     return path
+
+
+def claims() -> list:
+    """Fixed claims for the golden report (it must not depend on the committed ganbench/claims.yaml): a paired one
+    with one seed, an unpaired images-to-threshold one with two seeds per arm, and one whose arms were not run."""
+    from ganbench.claims import Arm, Claim
+    fd = "fd_domain2k_train"
+    return [Claim("lrm-meta", "Meta-data helps.", "a paper, Table 3", Arm("lrm_gan"), Arm("lrm_gan", "no_meta"), fd),
+            Claim("pg-faster", "Projected GAN converges faster than DCGAN.", "a paper, Fig. 1", Arm("projected_gan"),
+                  Arm("dcgan"), fd, "images_to_threshold", 30.0),
+            Claim("sa", "Attention helps.", "a paper, Table 1", Arm("sagan"), Arm("sagan", "no_attn"), fd)]

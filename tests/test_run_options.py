@@ -41,7 +41,7 @@ def test_options_recorded_in_config_yaml(tmp_path):
     cfg = yaml.safe_load((tmp_path / "config.yaml").read_text())
     mc = cfg["model_config"]
     assert (mc["precision"], mc["channels_last"], mc["tf32"], mc["compile"]) == ("bf16", False, "off", False)
-    assert cfg["backends"] == {"cuda_switches": "not applicable (CPU run)"}
+    assert cfg["backends"] == {"cuda_switches": "not applicable (CPU run)", "deterministic_algorithms": False}
 
 
 def test_bf16_tracks_fp32_on_cpu():

@@ -48,6 +48,36 @@ def test_tune_trains_and_selects(tmp_path, capsys):
     assert "| dcgan |" in (tmp_path / "r" / "t" / "selection.md").read_text()
 
 
+def test_tune_profile_selects_only_its_own_runs(tmp_path, capsys):
+    """--profile sets grid, seeds and budget; the selection reads only runs of that budget (the 1-kimg base grid next
+    to it has none, so selecting without the profile finds nothing)."""
+    suite = tmp_path / "t.yaml"
+    suite.write_text("name: t\npreset: tiny\nkimg: 1\neval_every_kimg: 1\nmetrics: [fd_domain2k_test]\n"
+                     "select_by: fd_domain2k_test\nseeds: [0]\nruns: [{model: dcgan}]\n"
+                     "grid: {frozen: {lr_g: x0.000001, lr_d: x0.000001}, lr_x1: {lr_g: x1, lr_d: x1}}\n"
+                     "profiles: {p: {kimg: 0.25, eval_every_kimg: 0.25, seeds: [0, 1], "
+                     "grid: {frozen: {lr_g: x0.000001, lr_d: x0.000001}}}}\n")
+    main(["tune", "--suite", str(suite), "--profile", "p", "--results-root", str(tmp_path / "r")])
+    sel = json.loads((tmp_path / "r" / "t" / "selection.json").read_text())
+    assert sel["profile"] == "p" and sel["kimg"] == 0.25 and sel["seeds"] == [0, 1] and list(sel["grid"]) == ["frozen"]
+    assert sel["table"][0]["seeds"] == 2
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as e:
+        main(["tune", "--suite", str(suite), "--results-root", str(tmp_path / "r"), "--select-only"])
+    assert e.value.code == 2 and "no complete runs" in capsys.readouterr().err
+
+
+def test_standard_tuning_profile():
+    """2+ seeds per point at the reference budget, a grid wider than the quick one on both sides."""
+    from ganbench.runner import apply_profile
+    quick, std = load_suite("tune"), apply_profile(load_suite("tune"), "standard")
+    ref = apply_profile(load_suite("reference"), "standard")
+    assert len(std.seeds) >= 2 and std.kimg == ref.kimg
+    factor = lambda g: sorted(float(p["lr_g"][1:]) for p in g.values())  # noqa: E731
+    assert factor(std.grid)[0] < factor(quick.grid)[0] and factor(std.grid)[-1] > factor(quick.grid)[-1]
+    assert len(expand(std)) == len(MODELS.names()) * len(std.grid) * len(std.seeds)
+
+
 def test_grid_needs_select_by(tmp_path):
     bad = tmp_path / "b.yaml"
     bad.write_text("name: b\nruns: [{model: dcgan}]\ngrid: {a: {lr_g: x1}}\n")
@@ -62,7 +92,8 @@ def test_tiny_presets_carry_the_recorded_tuning():
 
     record = load_record()
     assert record is not None, "no ganbench/suites/tune.selection.json: run `ganbench tune --record`"
-    suite = load_suite("tune")
+    from ganbench.runner import apply_profile
+    suite = apply_profile(load_suite("tune"), record.get("profile") or None)  # the grid of the profile it ran
     assert record["grid"] == {k: dict(v) for k, v in suite.grid.items()} and record["preset"] == suite.preset
     assert set(record["chosen"]) == set(MODELS.names())
     for m in MODELS.names():

@@ -15,8 +15,9 @@ def generator_options(f):
     """Options naming an external generator and its call convention (defaults: None, resolved by the command)."""
     opts = [
         click.option("--generator", "generator", default=None, metavar="SPEC",
-                     help="a generator ganbench did not train: TorchScript file, MODULE:CALLABLE (or FILE.py:CALLABLE) "
-                          "returning an nn.Module or a function z -> images, or FILE.onnx (extra [onnx])"),
+                     help="a generator ganbench did not train: FILE.pt2 (torch.export.save; recommended), "
+                          "MODULE:CALLABLE (or FILE.py:CALLABLE) returning an nn.Module or a function z -> images, "
+                          "FILE.onnx (extra [onnx]), or a TorchScript file (deprecated upstream; export to .pt2)"),
         click.option("--z-dim", type=int, default=None, help="latent size; z ~ N(0, I) [default 128]"),
         click.option("--num-classes", type=int, default=None,
                      help="> 0: also pass labels y ~ U{0..K-1} as g(z, y) [default 0]"),
@@ -70,7 +71,7 @@ def regress_generator(g: dict[str, Any], baseline: str, metrics: str | None, see
                       update: bool, spread_seeds: str | None, device: str) -> None:
     """``ganbench regress --generator SPEC --baseline FILE [--update]``."""
     from ..external import gate
-    from ..regress import load_baseline, parse_tolerances
+    from ..gate import load_baseline, parse_tolerances
 
     over = parse_tolerances(tolerances)
     path = Path(baseline)

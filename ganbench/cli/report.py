@@ -38,8 +38,14 @@ def _thresholds(items: tuple[str, ...]) -> dict[str, list[float]]:
 @click.option("--threshold", "thresholds", multiple=True, metavar="METRIC=V1,V2",
               help="convergence thresholds for a metric preset (default: derived from the results)")
 @click.option("--no-plots", is_flag=True, help="tables only (no figures or sample grids)")
-def report_cmd(results_dir, formats, out, published, efficiency, thresholds, no_plots) -> None:
+@click.option("--claims", "claims_file", default=None, type=click.Path(dir_okay=False),
+              help="claims to test [default: ganbench/claims.yaml]")
+@click.option("--samples", type=click.Choice(["run", "arm"]), default="run", show_default=True,
+              help="one sample grid per run, or per arm (suite, model, variant: its first complete seed)")
+def report_cmd(results_dir, formats, out, published, efficiency, thresholds, no_plots, claims_file,
+               samples) -> None:
     """Render tables, plots and sample grids of RESULTS_DIR as Markdown, LaTeX and self-contained HTML."""
+    from ..claims import load_claims
     from ..report import build_report
 
     root = Path(results_dir)
@@ -48,7 +54,8 @@ def report_cmd(results_dir, formats, out, published, efficiency, thresholds, no_
     out = Path(out) if out else Path("report") / root.resolve().name
     fmts = [f.strip() for f in formats.split(",") if f.strip()]
     written = build_report(root, out, fmts, published or "default", [Path(e) for e in efficiency] or None,
-                           _thresholds(thresholds), plots=not no_plots)
+                           _thresholds(thresholds), plots=not no_plots,
+                           claims=load_claims(claims_file) if claims_file else None, samples=samples)
     for f, path in written.items():
         click.echo(f"{f}: {path}")
 

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import click
 
-from ..config import parse_overrides
+from ..config import COMPILE_MODES, parse_overrides
 from ..errors import GanbenchError
+from ..training.progress import FORMATS, choose
 from . import cli
 from ._generator import eval_generator, generator_options, pop_generator_options
 
@@ -46,12 +47,25 @@ def list_(what: str) -> None:
             click.echo(f"{n:16s} {', '.join(items)}")
 
 
+def _logging(quiet: bool) -> None:
+    """Warnings (e.g. a diverged run) to stderr; with --quiet only errors."""
+    logging.basicConfig(level=logging.ERROR if quiet else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+
+
+DETERMINISTIC_HELP = ("deterministic kernels only (torch.use_deterministic_algorithms, cuDNN deterministic, "
+                      "CUBLAS_WORKSPACE_CONFIG): a killed CUDA run resumes bit-identically; slower. Recorded in "
+                      "config.yaml. CPU runs are deterministic already")
+
+
 def _common(f):
     f = click.option("--device", default="auto", show_default=True, help="cpu, cuda, cuda:N or auto")(f)
     f = click.option("--data-root", default=None, help="folder holding the dataset files")(f)
     f = click.option("--results", "results_root", default=None, type=click.Path(file_okay=False),
                      help="results directory [default: $GANBENCH_RESULTS or ./results]")(f)
-    f = click.option("--quiet", is_flag=True, help="no progress bar")(f)
+    f = click.option("--quiet", is_flag=True, help="print only errors and the final summary")(f)
+    f = click.option("--log-format", type=click.Choice(FORMATS), default="auto", show_default=True,
+                     help="progress: a bar (auto: on a terminal) or plain, one line per evaluation and per finished "
+                          "run (auto: elsewhere, e.g. `> log` or CI)")(f)
     return f
 
 
@@ -79,9 +93,14 @@ def _common(f):
 @click.option("--channels-last/--no-channels-last", default=None,
               help="NHWC memory format [default: on, faster on CPU and GPU]")
 @click.option("--tf32", type=click.Choice(["off", "on"]), default=None, help="TF32 policy on CUDA [default: off]")
+@click.option("--compile-mode", type=click.Choice(COMPILE_MODES), default=None,
+              help="torch.compile mode (implies --compile); reduce-overhead: CUDA graphs, for small presets on a GPU")
+@click.option("--check-every", type=click.IntRange(0), default=None,
+              help="G steps between non-finite-loss checks [default: 0 = auto: every step on CPU, 50 on CUDA]")
+@click.option("--deterministic", is_flag=True, default=None, help=DETERMINISTIC_HELP)
 def train(model, dataset, preset, variant, kimg, seed, eval_every, metrics, resolution, channels, conditional, sets,
-          out, log_to, log_every, device, data_root, results_root, quiet, precision, compile_, channels_last,
-          tf32) -> None:
+          out, log_to, log_every, device, data_root, results_root, quiet, log_format, precision, compile_,
+          channels_last, tf32, compile_mode, check_every, deterministic) -> None:
     """Train one model through the shared trainer (resumes if the run directory holds a checkpoint)."""
     from .. import results
     from ..training import TrainSpec
@@ -90,7 +109,9 @@ def train(model, dataset, preset, variant, kimg, seed, eval_every, metrics, reso
     overrides = parse_overrides(list(sets))
     if conditional:
         overrides["conditional"] = True
-    run_options = {"precision": precision, "compile": compile_, "channels_last": channels_last, "tf32": tf32}
+    run_options = {"precision": precision, "compile": True if compile_mode else compile_,
+                   "compile_mode": compile_mode, "channels_last": channels_last, "tf32": tf32,
+                   "check_every": check_every, "deterministic": deterministic}
     overrides.update({k: v for k, v in run_options.items() if v is not None})  # config fields, in config.yaml
     spec = TrainSpec(model=model, preset=preset, variant=variant, dataset=dataset, data_root=data_root,
                      resolution=resolution, channels=channels, kimg=kimg, seed=seed, eval_every_kimg=eval_every,
@@ -101,8 +122,9 @@ def train(model, dataset, preset, variant, kimg, seed, eval_every, metrics, reso
 
     from ..training.tblog import make_logger
     logger = make_logger((log_to,) if log_to else (), Path(out), log_every)
+    _logging(quiet)
     try:
-        r = train_run(dataclasses.replace(spec, out_dir=out), progress=not quiet, logger=logger)
+        r = train_run(dataclasses.replace(spec, out_dir=out), progress=choose(log_format, quiet), logger=logger)
     finally:
         logger.close()
     click.echo(f"{r.status}: {r.images_seen} images seen in {r.wall_s:.1f} s -> {out}")
@@ -126,18 +148,20 @@ def train(model, dataset, preset, variant, kimg, seed, eval_every, metrics, reso
 @click.option("--workers", default=1, show_default=True, type=int, help="parallel runs (local process pool)")
 @click.option("--address", default=None, help="Ray cluster address (with --executor ray)")
 @click.option("--dry-run", is_flag=True, help="print the runs and exit")
+@click.option("--deterministic", is_flag=True, help=DETERMINISTIC_HELP)
 @_common
 def run(suite, profile, preset, dataset, seeds, kimg, eval_every, metrics, models, executor, workers, address,
-        dry_run, device, data_root, results_root, quiet) -> None:
+        dry_run, deterministic, device, data_root, results_root, quiet, log_format) -> None:
     """Run every training run of a suite; complete runs are skipped, interrupted ones resume."""
     from .. import results
     from ..runner import SuiteOptions, execute_local, expand
 
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    mode = choose(log_format, quiet)
+    _logging(quiet)
     opts = SuiteOptions(profile=profile, preset=preset, dataset=dataset, data_root=data_root,
                         seeds=_csv(seeds, int), kimg=kimg, eval_every_kimg=eval_every,
                         metrics=None if metrics is None else _csv(metrics) or (),  # "": no metrics
-                        models=_csv(models), device=device)
+                        models=_csv(models), device=device, deterministic=deterministic)
     root = Path(results_root) if results_root else results.default_root()
     specs = expand(suite, opts, root)
     if dry_run:
@@ -147,13 +171,14 @@ def run(suite, profile, preset, dataset, seeds, kimg, eval_every, metrics, model
     if workers < 1:
         raise GanbenchError("--workers must be >= 1")
     results.check_writable(root)
-    done = lambda o: click.echo(f"[{o.status}] {o.spec.run_id}" + (f": {o.error}" if o.error else ""),  # noqa
-                                err=True)
+    def done(o) -> None:
+        if not quiet or o.status == "failed":
+            click.echo(f"[{o.status}] {o.spec.run_id}" + (f": {o.error}" if o.error else ""), err=True)
     if executor == "ray":
         from ..executors.ray_executor import execute_ray
-        outcomes = execute_ray(specs, address=address, on_done=done)
+        outcomes = execute_ray(specs, address=address, on_done=done, progress=mode)
     else:
-        outcomes = execute_local(specs, workers=workers, progress=not quiet, on_done=done)
+        outcomes = execute_local(specs, workers=workers, progress=mode, on_done=done)
     counts = {s: sum(o.status == s for o in outcomes) for s in ("complete", "diverged", "failed")}
     click.echo(f"suite {suite}: {len(outcomes)} runs: " + ", ".join(f"{v} {k}" for k, v in counts.items())
                + f" -> {root / Path(specs[0].out_dir).parent.name if specs else root}")
@@ -182,7 +207,8 @@ def results_cmd(root) -> None:
 @generator_options
 def eval_cmd(run_dir, metrics, all_ckpts, device, seed, inception_weights, out, **gen) -> None:
     """Evaluate a run's checkpoints with metric presets; rows go to RUN_DIR/eval.csv. With --generator SPEC instead
-    of RUN_DIR: any generator (TorchScript, MODULE:CALLABLE, ONNX), rows printed (and written to --out)."""
+    of RUN_DIR: any generator (torch.export FILE.pt2, MODULE:CALLABLE, ONNX; TorchScript
+    still works but is deprecated upstream), rows printed (and written to --out)."""
     import os
 
     g = pop_generator_options(gen)

@@ -35,6 +35,8 @@ def select(root: Path, suite) -> "tuple[object, dict]":
         if not (run_dir / "config.yaml").exists() or results.read_status(run_dir).get("status") != "complete":
             continue
         spec = yaml.safe_load((run_dir / "config.yaml").read_text())["spec"]
+        if not _same(spec.get("kimg"), suite.kimg) or spec.get("seed") not in suite.seeds:
+            continue  # another profile's run (e.g. the 2-kimg grid next to the standard one)
         over = dict(spec.get("overrides") or [])
         point = next((n for n, p in suite.grid.items()
                       if all(_same(over.get(k), v) for k, v in resolve_point(spec["model"], p).items())), None)
@@ -72,6 +74,7 @@ def _provenance(suite_dir: Path) -> dict:
 
 @cli.command("tune")
 @click.option("--suite", "suite_name", default="tune", show_default=True, help="a suite with 'grid' and 'select_by'")
+@click.option("--profile", default=None, help="a profile of the suite (standard: 10 kimg, 2 seeds, wide grid)")
 @click.option("--models", default=None, help="only these models (comma-separated)")
 @click.option("--workers", default=1, show_default=True, type=int)
 @click.option("--results-root", default=None, type=click.Path(file_okay=False))
@@ -80,14 +83,17 @@ def _provenance(suite_dir: Path) -> dict:
 @click.option("--select-only", is_flag=True, help="do not train; select from the runs already there")
 @click.option("--record", is_flag=True,
               help="also write the selection to ganbench/suites/tune.selection.json (what presets and reports cite)")
-def tune_cmd(suite_name, models, workers, results_root, data_root, device, select_only, record) -> None:
+def tune_cmd(suite_name, profile, models, workers, results_root, data_root, device, select_only, record) -> None:
     """Run the shared tuning grid for every model and pick each model's grid point on the held-out metric."""
+    import dataclasses
+
     from .. import results
     from ..io import write_json, write_text
-    from ..runner import SuiteOptions, execute_local, expand
+    from ..runner import SuiteOptions, apply_profile, execute_local, expand
     from ..suites import load_suite
 
-    suite = load_suite(suite_name)
+    suite = apply_profile(load_suite(suite_name), profile)
+    suite = dataclasses.replace(suite, profiles={}, default_profile=None)  # applied once, here
     if not suite.grid:
         raise GanbenchError(f"suite {suite.name} has no 'grid': not a tuning suite")
     if suite.select_by not in suite.metrics:
@@ -113,7 +119,8 @@ def tune_cmd(suite_name, models, workers, results_root, data_root, device, selec
         md.append(f"| {m} | " + " | ".join(cells.get(p, "—") for p in grid) + f" | {chosen[m]} |")
     out = root / suite.name
     write_text(out / "selection.md", "\n".join(md) + "\n")
-    payload = {"suite": suite.name, "select_by": suite.select_by, "grid": grid, "points": list(grid),
+    payload = {"suite": suite.name, "profile": profile or "", "select_by": suite.select_by, "grid": grid,
+               "points": list(grid),
                "seeds": list(suite.seeds),
                "kimg": suite.kimg, "preset": suite.preset, "dataset": suite.dataset,
                "chosen": {m: {"point": p, **grid[p]} for m, p in chosen.items()},

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import torch
 
+from .. import rand
 from .base import ImageData, fit, register_dataset
 
 SIZES = {"train": 2048, "test": 512}
@@ -13,10 +14,10 @@ SIZES = {"train": 2048, "test": 512}
 def synthetic(split: str, resolution: int, channels: int, root: str | None) -> ImageData:
     n, r = SIZES[split], 32
     g = torch.Generator().manual_seed(0 if split == "train" else 1)
-    labels = torch.randint(0, 4, (n,), generator=g)
+    labels = rand.randint(0, 4, (n,), g)
     side = 6 + 4 * labels  # 6, 10, 14, 18 px
-    top = (torch.rand(n, generator=g) * (r - side)).long()
-    left = (torch.rand(n, generator=g) * (r - side)).long()
+    top = (rand.rand((n,), g) * (r - side)).long()
+    left = (rand.rand((n,), g) * (r - side)).long()
     ys = torch.arange(r).view(1, r, 1)
     xs = torch.arange(r).view(1, 1, r)
     inside = ((ys >= top.view(-1, 1, 1)) & (ys < (top + side).view(-1, 1, 1))

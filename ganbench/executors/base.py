@@ -38,7 +38,7 @@ class RetryPolicy:
             raise GanbenchError("retries and max_retries must be >= 0")
 
 
-def run_one(spec: TrainSpec, progress: bool = True) -> Outcome:
+def run_one(spec: TrainSpec, progress: bool | str = True) -> Outcome:
     """Run one spec; a bug or bad input in one run is recorded as ``failed`` and does not stop the suite."""
     try:
         # specs that know how to run themselves (efficiency measurements) do; training specs train

@@ -14,16 +14,18 @@ from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Callable
 
 from ..training import TrainSpec
+from ..training.progress import for_workers
 from . import base
 from .base import Outcome, RetryPolicy, in_order, mark_failed, unique_runs
 
 log = logging.getLogger(__name__)
 
 
-def execute_local(specs: list[TrainSpec], workers: int = 1, progress: bool = True,
+def execute_local(specs: list[TrainSpec], workers: int = 1, progress: bool | str = True,
                   on_done: Callable[[Outcome], Any] | None = None,
                   policy: RetryPolicy = RetryPolicy()) -> list[Outcome]:
-    """Run every spec; returns their outcomes in the order of ``specs``."""
+    """Run every spec; returns their outcomes in the order of ``specs``. ``progress``: see
+    ``training.progress.resolve`` (pool workers print plain lines, never bars)."""
     specs = unique_runs(specs)
     if workers <= 1:
         outcomes = []
@@ -39,7 +41,7 @@ def execute_local(specs: list[TrainSpec], workers: int = 1, progress: bool = Tru
             if on_done:
                 on_done(o)
         return outcomes
-    return _pool(specs, workers, on_done, policy)
+    return _pool(specs, workers, on_done, policy, for_workers(progress))
 
 
 def _retry(o: Outcome, attempt: int, policy: RetryPolicy) -> bool:
@@ -50,7 +52,7 @@ def _retry(o: Outcome, attempt: int, policy: RetryPolicy) -> bool:
     return False
 
 
-def _pool(specs: list[TrainSpec], workers: int, on_done, policy: RetryPolicy) -> list[Outcome]:
+def _pool(specs: list[TrainSpec], workers: int, on_done, policy: RetryPolicy, progress: str) -> list[Outcome]:
     outcomes: list[Outcome] = []
     attempts: Counter[str] = Counter()  # starts per run (failures and crashes)
     crashes: Counter[str] = Counter()  # pool breakdowns per run
@@ -58,7 +60,7 @@ def _pool(specs: list[TrainSpec], workers: int, on_done, policy: RetryPolicy) ->
     while todo:
         with ProcessPoolExecutor(max_workers=min(workers, len(todo)), initializer=_worker_init,
                                  initargs=(workers,)) as pool:
-            futures = {pool.submit(_pool_task, s): s for s in todo}
+            futures = {pool.submit(_pool_task, s, progress): s for s in todo}
             todo = []
             for f in as_completed(futures):
                 s = futures[f]
@@ -86,8 +88,8 @@ def _pool(specs: list[TrainSpec], workers: int, on_done, policy: RetryPolicy) ->
     return in_order(outcomes, specs)
 
 
-def _pool_task(spec: TrainSpec) -> Outcome:
-    return base.run_one(spec, False)
+def _pool_task(spec: TrainSpec, progress: str) -> Outcome:
+    return base.run_one(spec, progress)
 
 
 def _worker_init(workers: int) -> None:

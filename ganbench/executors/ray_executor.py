@@ -23,20 +23,27 @@ import logging
 import os
 import re
 import socket
+import sys
+import time
 from typing import Any, Callable
 
 from ..errors import GanbenchError
 from ..training import TrainSpec
+from ..training.progress import for_workers
 from .base import Outcome, RetryPolicy, in_order, mark_failed, unique_runs
 
 log = logging.getLogger(__name__)
+PROGRESS_ENV = "GANBENCH_PROGRESS"  # the tasks' progress mode, sent with their environment
+LOG_GRACE_S = 1.0  # before shutting a cluster down: Ray's log monitor polls worker output every 0.1 s
 LOCAL_OBJECT_STORE = 256 * 2**20  # tasks exchange only specs and outcomes: the object store stays nearly empty
 
 
 def execute_ray(specs: list[TrainSpec], address: str | None = None,
                 on_done: Callable[[Outcome], Any] | None = None, policy: RetryPolicy = RetryPolicy(),
-                cpus_per_run: int = 1, init_kwargs: dict[str, Any] | None = None) -> list[Outcome]:
-    """Run every spec as a Ray task; returns their outcomes in the order of ``specs``.
+                cpus_per_run: int = 1, init_kwargs: dict[str, Any] | None = None,
+                progress: bool | str = False) -> list[Outcome]:
+    """Run every spec as a Ray task; returns their outcomes in the order of ``specs``. With ``progress`` (see
+    ``training.progress.resolve``) each task prints plain lines, which Ray forwards to the driver.
 
     Uses the current Ray connection when ``ray.is_initialized()`` (and leaves it open); otherwise connects to
     ``address`` or starts a local cluster, and disconnects (shutting a local cluster down) at the end.
@@ -53,8 +60,14 @@ def execute_ray(specs: list[TrainSpec], address: str | None = None,
     started = not ray.is_initialized()
     if started:
         _connect(ray, address, init_kwargs or {})
+    mode = for_workers(progress)
+    if mode != "quiet" and not sys.stderr.isatty():
+        os.environ.setdefault("RAY_COLOR_PREFIX", "0")  # Ray's forwarded lines: no colour codes in a log file
     try:
-        return _run_all(ray, specs, on_done, policy, cpus_per_run)
+        outcomes = _run_all(ray, specs, on_done, policy, cpus_per_run, mode)
+        if started and mode != "quiet":
+            time.sleep(LOG_GRACE_S)  # Ray forwards task output asynchronously: let the last lines arrive
+        return outcomes
     finally:
         if started:
             ray.shutdown()
@@ -100,12 +113,14 @@ def _placement(spec: TrainSpec, cluster_gpus: float, cpus: int) -> tuple[TrainSp
     return dataclasses.replace(spec, device=dev), {"num_cpus": cpus, "num_gpus": 0}
 
 
-def _run_all(ray, specs: list[TrainSpec], on_done, policy: RetryPolicy, cpus: int) -> list[Outcome]:
+def _run_all(ray, specs: list[TrainSpec], on_done, policy: RetryPolicy, cpus: int,
+             progress: str = "quiet") -> list[Outcome]:
     resources = ray.cluster_resources()
     if cpus > resources.get("CPU", 0):
         raise GanbenchError(f"each run asks for {cpus} CPUs but the Ray cluster has {resources.get('CPU', 0):g}")
     placed = [_placement(s, resources.get("GPU", 0), cpus) for s in specs]
     env = {k: v for k, v in os.environ.items() if k.startswith("GANBENCH_")}
+    env[PROGRESS_ENV] = progress
     task = ray.remote(_train_task)
 
     def submit(spec: TrainSpec, res: dict[str, Any]):
@@ -154,4 +169,4 @@ def _train_task(spec: TrainSpec, env: dict[str, str], threads: int) -> Outcome:
 
     torch.set_num_threads(threads)
     from .base import run_one
-    return run_one(spec, progress=False)
+    return run_one(spec, progress=env.get(PROGRESS_ENV, "quiet"))

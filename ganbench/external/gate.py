@@ -4,7 +4,7 @@ There is no training, so the only randomness is the evaluation's own sample nois
 holds each metric's value at the gate's evaluation seed and a tolerance measured from that noise: with ``--update``
 the generator is also evaluated at the spread seeds (default 0, 1, 2) and the tolerance is the one ganbench's
 training gate uses, ``max(t(0.99, n-1) * sqrt(2) * s, 2% of |value|)`` with ``s`` the sample std over the seeds
-(see ``ganbench.regress``): a changed generator is a new draw from the sampling distribution, so a worsening that
+(see ``ganbench.gate``): a changed generator is a new draw from the sampling distribution, so a worsening that
 sample noise explains does not fail, anything beyond it does. The tolerance does not include training noise: a
 repository whose CI retrains the generator before gating it should widen it with ``--tolerance``.
 """
@@ -20,7 +20,7 @@ from typing import Any, Callable
 import pandas as pd
 
 from ..errors import GanbenchError
-from ..regress import FORMAT, Tolerance, _override, load_baseline, spread_tolerance
+from ..gate import FORMAT, Tolerance, _override, load_baseline, spread_tolerance
 from .evaluate import prepare, rows_for
 
 KIND = "generator"

@@ -1,4 +1,5 @@
-"""Generators that ganbench did not train: a TorchScript file, a ``module:callable`` import path or an ONNX file.
+"""Generators that ganbench did not train: a ``torch.export`` program, an ONNX file, a ``module:callable`` import path
+or a TorchScript file.
 
 ``load_generator`` turns a SPEC into a :class:`Generator`, whose ``sample(n, gen)`` is the ``sample_fn`` that
 ``ganbench.metrics.evaluate`` takes (float images in [-1, 1], shape ``[n, C, R, R]``). What the generator returns is
@@ -6,18 +7,24 @@ checked on every batch: shape, dtype (floating for the float ranges, ``torch.uin
 anything else is a one-line ``GanbenchError``.
 
 SPEC forms:
+- ``FILE.pt2``: an ``ExportedProgram`` saved with ``torch.export.save`` (the format PyTorch recommends for shipping a
+  model), called as ``g(z)`` or ``g(z, y)``. Export it in eval mode; a fixed batch size is fine (ganbench runs it in
+  chunks of that size), a dynamic one (``dynamic_shapes={"z": {0: torch.export.Dim("n")}}``) is faster.
 - ``FILE.onnx``: an ONNX model, run with ``onnxruntime`` (the ``[onnx]`` extra); input 0 is z, input 1 (if any) y.
-- any other existing file: a TorchScript module (``torch.jit.save``), called as ``g(z)`` or ``g(z, y)``.
+- any other existing file: a TorchScript module (``torch.jit.save``), called as ``g(z)`` or ``g(z, y)``. Still
+  supported, but TorchScript is deprecated upstream (``torch.jit.script`` warns from torch 2.14): prefer ``.pt2``.
 - ``module.path:name`` or ``path/to/file.py:name``: ``name`` is an ``nn.Module`` instance or class (instantiated with
   no arguments), a zero-argument factory returning a module or a function, or a function ``z -> images`` itself
   (it takes at least one argument). ``module.path`` is imported with the current directory on ``sys.path``.
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib
 import importlib.util
 import inspect
+import logging
 import os
 import sys
 import warnings
@@ -58,12 +65,12 @@ class Generator:
 
     fn: Callable[..., Any]
     spec: str
-    kind: str  # torchscript | onnx | python
+    kind: str  # export | onnx | python | torchscript
     opts: GeneratorOptions
     channels: int
     resolution: int
     device: torch.device = field(default_factory=lambda: torch.device("cpu"))
-    sha256: str | None = None  # of the file holding the generator (TorchScript/ONNX file or Python source)
+    sha256: str | None = None  # of the file holding the generator (.pt2/ONNX/TorchScript file or Python source)
 
     @property
     def label(self) -> str:
@@ -142,8 +149,64 @@ def _load_torchscript(path: Path, device: torch.device):
             warnings.simplefilter("ignore", FutureWarning)  # torch 2.x: "torch.jit.load is deprecated"
             m = torch.jit.load(str(path), map_location=device)
     except Exception as e:  # noqa: BLE001  (torch raises RuntimeError, ValueError, zipfile errors...)
-        raise GanbenchError(f"{path} is not a TorchScript file (torch.jit.save): {_one_line(e)}") from None
+        raise GanbenchError(f"{path} is not a TorchScript file (torch.jit.save; a torch.export program must be "
+                            f"named .pt2): {_one_line(e)}") from None
     return m.eval()
+
+
+@contextlib.contextmanager
+def _quiet_torch_export():
+    """torch.export.load logs a traceback (logging, not an exception) for a file it cannot read: keep it off stderr."""
+    loggers = [logging.getLogger(n) for n in ("torch.export", "torch.export.pt2_archive._package")]
+    old = [lg.level for lg in loggers]
+    for lg in loggers:
+        lg.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        for lg, lv in zip(loggers, old):
+            lg.setLevel(lv)
+
+
+def _load_exported(path: Path, device: torch.device, opts: GeneratorOptions) -> Callable[..., Tensor]:
+    """A ``torch.export`` program whose inputs are checked against ``opts`` here, before any batch runs."""
+    try:
+        with _quiet_torch_export(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ep = torch.export.load(str(path))
+    except Exception as e:  # noqa: BLE001  (RuntimeError, zipfile.BadZipFile, KeyError from a foreign archive...)
+        raise GanbenchError(f"{path} is not a torch.export program (torch.export.save): {_one_line(e)}") from None
+    names = list(ep.graph_signature.user_inputs)
+    vals = {n.name: n.meta.get("val") for n in ep.graph.nodes if n.op == "placeholder"}
+    want = "z, y" if opts.num_classes else "z"
+    if len(names) != 1 + bool(opts.num_classes):
+        raise GanbenchError(f"{path} takes {len(names)} input(s) ({', '.join(names) or 'none'}); ganbench passes "
+                            f"({want}) (set --num-classes > 0 for a conditional generator, 0 for z only)")
+    z = vals.get(names[0])
+    if not isinstance(z, Tensor) or z.dim() != 2 or not z.dtype.is_floating_point:
+        got = f"{z.dtype} of shape {list(z.shape)}" if isinstance(z, Tensor) else type(z).__name__
+        raise GanbenchError(f"{path} takes {names[0]} as {got}; ganbench passes z as float of shape [N, z_dim]")
+    if isinstance(z.shape[1], int) and z.shape[1] != opts.z_dim:
+        raise GanbenchError(f"{path} takes z of size {z.shape[1]}, not --z-dim {opts.z_dim}")
+    if device.type != "cpu":
+        from torch.export.passes import move_to_device_pass
+        ep = move_to_device_pass(ep, device)
+    m = ep.module()
+    batch = z.shape[0] if isinstance(z.shape[0], int) else None  # exported with a fixed batch size
+
+    def run(z: Tensor, y: Tensor | None = None) -> Tensor:
+        args = (z,) if y is None else (z, y)
+        if batch is None or len(z) == batch:
+            return m(*args)
+        outs = []
+        for i in range(0, len(z), batch):  # chunks of the fixed size, the last one padded with its first row
+            part = [a[i:i + batch] for a in args]
+            k = len(part[0])
+            part = [torch.cat([p, p[:1].expand(batch - k, *p.shape[1:])]) if k < batch else p for p in part]
+            out = m(*part)
+            outs.append((out[0] if isinstance(out, (tuple, list)) else out)[:k])
+        return torch.cat(outs)
+    return run
 
 
 def _load_onnx(path: Path, device: torch.device):
@@ -170,7 +233,7 @@ def _load_onnx(path: Path, device: torch.device):
 def _import(spec: str):
     mod_name, _, attr = spec.rpartition(":")
     if not mod_name or not attr:
-        raise GanbenchError(f"generator {spec!r}: expected a TorchScript/ONNX file or MODULE:CALLABLE "
+        raise GanbenchError(f"generator {spec!r}: expected a .pt2/ONNX/TorchScript file or MODULE:CALLABLE "
                             f"(e.g. examples/tiny_generator.py:make_generator)")
     path = None
     try:
@@ -234,6 +297,11 @@ def load_generator(spec: str | nn.Module | Callable, opts: GeneratorOptions, cha
         if not p.is_file():
             raise GanbenchError(f"generator file {spec} not found")
         g = Generator(_load_onnx(p, device), spec, "onnx", opts, channels, resolution, device, _sha256(p))
+    elif spec.lower().endswith(".pt2"):
+        p = Path(spec)
+        if not p.is_file():
+            raise GanbenchError(f"generator file {spec} not found")
+        g = Generator(_load_exported(p, device, opts), spec, "export", opts, channels, resolution, device, _sha256(p))
     elif Path(spec).is_file():
         p = Path(spec)
         g = Generator(_load_torchscript(p, device), spec, "torchscript", opts, channels, resolution, device,

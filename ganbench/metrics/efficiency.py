@@ -3,11 +3,15 @@
 FLOPs: ``torch.utils.flop_counter.FlopCounterMode`` around ``model.sample(1)``, so everything sampling needs is
 counted (mapping networks, posterior/meta-data encoders run on reference images, EMA G if passed). It counts the ops
 with FLOP formulas (matmul, conv, attention; a multiply-add = 2 FLOPs); elementwise ops (activations, norms) are
-not counted. Time: ``model.sample(n_images)`` after one warm-up call; CUDA events on GPU, ``perf_counter`` on CPU.
+not counted. Time (the LRM paper's "GPU inference time", IT: seconds to generate n images): ``model.sample(n_images)``
+after one warm-up call per precision, as the median of ``repeats`` timed calls (10 on CUDA, 3 on CPU), in fp32 and
+in bf16 (``torch.autocast``); CUDA events around each call (synchronised after it) on GPU, ``perf_counter`` on CPU.
 The model is put in eval mode for the measurement and restored afterwards.
 """
 from __future__ import annotations
 
+import contextlib
+import statistics
 import time
 from typing import Any
 
@@ -25,34 +29,77 @@ def count_flops(fn, *args, **kwargs) -> int:
     return int(counter.get_total_flops())
 
 
+DEFAULT_REPEATS = {"cuda": 10, "cpu": 3}  # timed calls per precision (the median is reported)
+PRECISIONS = ("fp32", "bf16")
+
+
+def default_repeats(device: str | torch.device) -> int:
+    return DEFAULT_REPEATS["cuda" if torch.device(device).type == "cuda" else "cpu"]
+
+
+def timing_label(device: str | torch.device, repeats: int) -> str:
+    kind = "cuda events" if torch.device(device).type == "cuda" else "cpu wall clock (perf_counter)"
+    return f"{kind}, median of {repeats} calls after one warm-up call, fp32 and bf16 autocast"
+
+
+def _autocast(precision: str, device: torch.device):
+    if precision == "fp32":
+        return contextlib.nullcontext()
+    return torch.autocast(device_type=device.type, dtype={"bf16": torch.bfloat16, "fp16": torch.float16}[precision])
+
+
+def time_sampling(model: nn.Module, n_images: int, device: torch.device, gen: torch.Generator,
+                  G: nn.Module | None = None, precision: str = "fp32", repeats: int = 10) -> list[float]:
+    """Seconds of each of ``repeats`` calls ``model.sample(n_images)`` in ``precision``, after one warm-up call."""
+    cuda = device.type == "cuda"
+    out = []
+    with _autocast(precision, device):
+        model.sample(n_images, gen, G)  # warm-up at the timed shape: allocations, cuDNN algorithm choice
+        if cuda:
+            torch.cuda.synchronize(device)
+        for _ in range(repeats):
+            if cuda:
+                start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+                start.record()
+                model.sample(n_images, gen, G)
+                end.record()
+                end.synchronize()
+                out.append(start.elapsed_time(end) / 1000)
+            else:
+                t0 = time.perf_counter()
+                model.sample(n_images, gen, G)
+                out.append(time.perf_counter() - t0)
+    return out
+
+
 @torch.no_grad()
 def efficiency(model: nn.Module, n_images: int = 100, device: str | torch.device | None = None,
-               G: nn.Module | None = None, seed: int = 0) -> dict[str, Any]:
-    """Parameter counts, FLOPs per image and seconds to generate ``n_images`` (plus images/s and the device)."""
+               G: nn.Module | None = None, seed: int = 0, repeats: int | None = None,
+               precisions: tuple[str, ...] = PRECISIONS) -> dict[str, Any]:
+    """Parameter counts, FLOPs per image and seconds to generate ``n_images``. Keys: ``params_*``, ``params_total``,
+    ``flops_per_image``, ``gflops_per_image``, ``n_images``, per precision P (fp32, bf16): ``seconds_P`` (median),
+    ``seconds_P_min``, ``seconds_P_max``, ``seconds_P_runs``; ``seconds`` (= ``seconds_fp32``), ``images_per_s``
+    (fp32), ``repeats``, ``precisions``, ``device``, ``timing``."""
     device = torch.device(device) if device is not None else model.device
+    repeats = repeats or default_repeats(device)
     model.to(device)
     was_training = model.training
     model.eval()
+    times: dict[str, list[float]] = {}
     try:
         gen = torch.Generator(device=device).manual_seed(seed)
         flops = count_flops(model.sample, 1, gen, G)
-        model.sample(n_images, gen, G)  # warm-up at the timed shape: allocations, cuDNN algorithm choice
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
-            start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-            start.record()
-            model.sample(n_images, gen, G)
-            end.record()
-            torch.cuda.synchronize(device)
-            seconds = start.elapsed_time(end) / 1000
-        else:
-            t0 = time.perf_counter()
-            model.sample(n_images, gen, G)
-            seconds = time.perf_counter() - t0
+        for p in precisions:
+            times[p] = time_sampling(model, n_images, device, gen, G, p, repeats)
     finally:
         model.train(was_training)
     counts = model.param_counts()
-    return {**counts, "params_total": sum(counts.values()), "flops_per_image": flops,
-            "gflops_per_image": flops / 1e9, "n_images": n_images, "seconds": seconds,
-            "images_per_s": n_images / seconds if seconds > 0 else float("inf"), "device": device_name(device),
-            "timing": "cuda events" if device.type == "cuda" else "cpu wall clock"}
+    r: dict[str, Any] = {**counts, "params_total": sum(counts.values()), "flops_per_image": flops,
+                         "gflops_per_image": flops / 1e9, "n_images": n_images}
+    for p, runs in times.items():
+        r.update({f"seconds_{p}": statistics.median(runs), f"seconds_{p}_min": min(runs),
+                  f"seconds_{p}_max": max(runs), f"seconds_{p}_runs": runs})
+    seconds = r.get("seconds_fp32", float("nan"))
+    return {**r, "seconds": seconds, "images_per_s": n_images / seconds if seconds > 0 else float("inf"),
+            "repeats": repeats, "precisions": list(precisions), "device": device_name(device),
+            "timing": timing_label(device, repeats)}

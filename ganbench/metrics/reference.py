@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from .. import rand
 from ..data import ImageData
 from ..errors import GanbenchError
 from ..io import atomic_write
@@ -49,7 +50,7 @@ def subset_indices(n_total: int, n_ref: int | None) -> tuple[torch.Tensor | None
     if n_ref is None or n_ref >= n_total:
         return None, n_total, "all"
     g = torch.Generator().manual_seed(SUBSET_SEED)
-    return torch.randperm(n_total, generator=g)[:n_ref], n_ref, f"randperm-seed{SUBSET_SEED}"
+    return rand.randperm(n_total, g)[:n_ref], n_ref, f"randperm-seed{SUBSET_SEED}"
 
 
 def reference_key(data: ImageData, ext: Extractor, n_ref: int | None, keep_features: bool) -> dict[str, Any]:

@@ -32,6 +32,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from .. import rand
 from ..errors import GanbenchError
 from ..nets import efficientnet
 from .layers import snconv
@@ -53,7 +54,7 @@ def init_untrained(net: nn.Module, seed: int) -> None:
         if isinstance(m, nn.Conv2d):
             fan_out = m.kernel_size[0] * m.kernel_size[1] * m.out_channels // m.groups
             with torch.no_grad():
-                m.weight.copy_(torch.randn(m.weight.shape, generator=g) * math.sqrt(2.0 / fan_out))
+                m.weight.copy_(rand.randn(m.weight.shape, g, m.weight.device) * math.sqrt(2.0 / fan_out))
             if m.bias is not None:
                 nn.init.zeros_(m.bias)
         elif isinstance(m, nn.BatchNorm2d):

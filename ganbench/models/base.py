@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 import torch
 from torch import Tensor, nn
 
+from .. import rand
 from ..augment import diff_augment
 from ..config import GANConfig, replace
 from ..errors import GanbenchError
@@ -79,15 +80,12 @@ class GAN(nn.Module):
 
     # ---- sampling -------------------------------------------------------------------------------------------
     def sample_z(self, n: int, generator: torch.Generator | None = None, device=None) -> Tensor:
-        device = device or self.device
-        src = generator.device if generator is not None else device  # draw where the generator lives
-        return torch.randn(n, self.cfg.z_dim, generator=generator, device=src).to(device)
+        return rand.randn((n, self.cfg.z_dim), generator, device or self.device)
 
     def sample_y(self, n: int, generator: torch.Generator | None = None, device=None) -> Tensor | None:
         if not (self.cfg.conditional and self.img.num_classes):
             return None
-        src = generator.device if generator is not None else (device or self.device)
-        return torch.randint(0, self.img.num_classes, (n,), generator=generator, device=src).to(device or self.device)
+        return rand.randint(0, self.img.num_classes, (n,), generator, device or self.device)
 
     def generate(self, z: Tensor, y: Tensor | None = None, G: nn.Module | None = None,
                  generator: torch.Generator | None = None) -> Tensor:
@@ -108,8 +106,7 @@ class GAN(nn.Module):
         """``n`` random real training images in [-1, 1] (the test-time source of posterior codes/meta-data)."""
         if self.reference is None:
             raise GanbenchError(f"{type(self).__name__} needs real images to sample; call bind_reference()")
-        src = generator.device if generator is not None else "cpu"
-        idx = torch.randint(0, self.reference.shape[0], (n,), generator=generator, device=src).cpu()
+        idx = rand.randint(0, self.reference.shape[0], (n,), generator, "cpu")
         return to_float(self.reference[idx].to(self.device))
 
     # ---- training -------------------------------------------------------------------------------------------

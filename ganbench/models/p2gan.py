@@ -73,6 +73,7 @@ from typing import Iterator
 import torch
 from torch import Tensor, nn
 
+from .. import rand
 from ..errors import GanbenchError
 from .base import GAN, GANConfig, ImageSpec, PaperRef, StepInfo, init_weights, register_model
 from .layers import snconv, snlinear
@@ -119,7 +120,7 @@ def gaussian_l1(p: Gaussian, q: Gaussian) -> Tensor:
 
 def reparameterise(mu: Tensor, sigma: Tensor, generator: torch.Generator | None = None) -> Tensor:
     """z = eps * sigma + mu, eps ~ N(0, I); differentiable in mu and sigma."""
-    eps = torch.randn(mu.shape, generator=generator, device=mu.device, dtype=mu.dtype)
+    eps = rand.randn(mu.shape, generator, mu.device, mu.dtype)
     return eps * sigma + mu
 
 

@@ -37,6 +37,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from .. import rand
 from ..errors import GanbenchError
 from .base import GAN, GANConfig, ImageSpec, PaperRef, StepInfo, register_model
 from ._stylegan2_ops import (EqualConv2d, EqualLinear, fir_filter, lrelu, minibatch_std, modulated_conv2d,
@@ -113,9 +114,10 @@ class MappingNetwork(nn.Module):
         if self.num_ws is None:
             return x
         if self.w_avg_beta is not None and self.training and update_w_avg:
-            self.w_avg.copy_(x.detach().mean(dim=0).lerp(self.w_avg, self.w_avg_beta))
+            # the fp32 buffer tracks the fp32 mean (x is bf16/fp16 under autocast)
+            self.w_avg.copy_(x.detach().float().mean(dim=0).lerp(self.w_avg, self.w_avg_beta))
         x = x[:, None].repeat(1, self.num_ws, 1)
-        return self.w_avg.lerp(x, truncation_psi) if truncation_psi != 1 else x
+        return self.w_avg.to(x.dtype).lerp(x, truncation_psi) if truncation_psi != 1 else x
 
 
 class SynthesisLayer(nn.Module):
@@ -135,7 +137,7 @@ class SynthesisLayer(nn.Module):
         x = modulated_conv2d(x, self.weight, self.affine(w), demodulate=True, up=self.up, f=self.fir)
         if self.noise_strength is not None:
             r = self.resolution
-            noise = torch.randn(x.shape[0], 1, r, r, generator=generator, device=x.device) * self.noise_strength
+            noise = rand.randn((x.shape[0], 1, r, r), generator, x.device) * self.noise_strength
             x = x + noise.to(x.dtype)
         return lrelu(x + self.bias.to(x.dtype)[None, :, None, None], self.clamp)
 

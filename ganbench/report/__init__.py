@@ -19,7 +19,7 @@ The text output depends only on the results (no dates, no absolute paths), so re
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Sequence
 
 import yaml
 
@@ -143,10 +143,12 @@ def _intro(rs: ResultSet, root: Path, loader: Callable[[str], dict | None] = loa
 def build(root: Path, out: Path, published: dict[str, Any] | None = None, extra_roots: Iterable[Path] = (),
           thresholds: dict[str, list[float]] | None = None, plots: bool = True,
           validation: Callable[[str], dict | None] = load_validation,
-          tuning: Callable[[], dict | None] | None = None) -> Report:
+          tuning: Callable[[], dict | None] | None = None, claims: Sequence[Any] | None = None,
+          samples: str = "run") -> Report:
     """Read the results and assemble the report (figures are written into ``out``); ``validation`` reads an
     extractor's metric-validation result (default: the committed ganbench/metrics/weights/*.validation.json);
-    ``tuning`` reads the tuning record (default: the committed ganbench/suites/tune.selection.json)."""
+    ``tuning`` reads the tuning record (default: the committed ganbench/suites/tune.selection.json); ``claims``: the
+    claims to test (default: the committed ganbench/claims.yaml); ``samples``: a grid per "run" or per "arm"."""
     from ..tuning import load_record
     root = Path(root)
     rs = load(root, list(extra_roots))
@@ -164,6 +166,11 @@ def build(root: Path, out: Path, published: dict[str, Any] | None = None, extra_
                           "--suite efficiency`.")
     sections = [
         Section("Main results", tables=[t for g in gs if (t := main_table(g, eff, marks))]),
+    ]
+    from .claims import claims_section
+    from .power import power_section
+    sections += [s for s in (power_section(gs), claims_section(rs, claims)) if s]
+    sections += [
         Section("Ablations", tables=[t for g in gs for t in ablation_tables(g, eff, marks)]),
         Section("Convergence", tables=[t for g in gs for t in convergence_tables(g, thresholds, marks)]),
         Section("Efficiency", [] if eff_tables else [EFFICIENCY_HOWTO], eff_tables),
@@ -177,10 +184,17 @@ def build(root: Path, out: Path, published: dict[str, Any] | None = None, extra_
     sections.append(Section("Runs that did not complete", tables=[st] if st else []))
     if plots:
         from .plots import metric_plots, sample_figures
+        from .samples import arm_sample_figures
         sections.append(Section("Figures", figures=[f for g in gs for f in metric_plots(g, out / "figures")]))
-        sections.append(Section("Samples", ["The latest sample grid of every training run (the generator that "
-                                            "was evaluated: the EMA copy where the model keeps one)."],
-                                figures=sample_figures(rs, out / "samples")))
+        if samples == "arm":
+            sections.append(Section("Samples", ["The latest sample grid of each arm (suite, model, variant), its "
+                                                "first complete seed (the generator that was evaluated: the EMA copy "
+                                                "where the model keeps one)."],
+                                    figures=arm_sample_figures(rs, out / "samples")))
+        else:
+            sections.append(Section("Samples", ["The latest sample grid of every training run (the generator "
+                                                "that was evaluated: the EMA copy where the model keeps one)."],
+                                    figures=sample_figures(rs, out / "samples")))
     sections = [s for s in sections if s.tables or s.figures or s.title == "Efficiency" or s.title == "Deviations"]
     return Report(f"ganbench report: {root.name}", _intro(rs, root, validation), sections)
 
@@ -189,7 +203,8 @@ def build_report(root: Path, out: Path, formats: Iterable[str] = ("md", "latex",
                  published: Path | None | str = "default", efficiency: Iterable[Path] | None = None,
                  thresholds: dict[str, list[float]] | None = None, plots: bool = True,
                  validation: Callable[[str], dict | None] = load_validation,
-                 tuning: Callable[[], dict | None] | None = None) -> dict[str, Path]:
+                 tuning: Callable[[], dict | None] | None = None, claims: Sequence[Any] | None = None,
+                 samples: str = "run") -> dict[str, Path]:
     """Render the report of ``root`` into ``out``; returns {format: file}. ``published="default"`` uses
     baselines/published.yaml when it exists; ``efficiency`` None looks for an ``efficiency`` results folder next to
     ``root``."""
@@ -205,7 +220,7 @@ def build_report(root: Path, out: Path, formats: Iterable[str] = ("md", "latex",
         efficiency = [sib] if root.name != "efficiency" and sib.is_dir() and sib.resolve() != root.resolve() else []
     out.mkdir(parents=True, exist_ok=True)
     report = build(root, out, load_published(Path(published)) if published else None, efficiency, thresholds, plots,
-                   validation, tuning)
+                   validation, tuning, claims, samples)
     written = {}
     for f in formats:
         name, kind = FORMATS[f]

@@ -1,6 +1,7 @@
 """Across-seed tests for the report's rank groups: Welch's t-test (scipy.stats.ttest_ind, equal_var=False) of the
 best model against each other one, Holm's step-down correction over those comparisons, and rank group A = the best
-model plus every model not significantly different from it at ``ALPHA`` after Holm."""
+model plus every model not significantly different from it at ``ALPHA`` after Holm; the same step on the models left
+gives group B, then C, and so on."""
 from __future__ import annotations
 
 import math
@@ -11,8 +12,9 @@ import numpy as np
 from scipy import stats
 
 ALPHA = 0.05
-METHOD = (f"Rank groups: (A) the best mean and every model not significantly different from it, (B) significantly "
-          f"worse than the best, (n=1) one complete seed, not tested. Test: two-sided Welch's t-test "
+METHOD = (f"Rank groups, stepwise: (A) the best mean and every model not significantly different from it; (B) the "
+          f"best of the rest and every model of the rest not significantly different from it; and so on (C, ...); "
+          f"(n=1) one complete seed, not tested. Test: two-sided Welch's t-test "
           f"(scipy.stats.ttest_ind, equal_var=False) of the best against each other model, Holm correction over "
           f"those comparisons, alpha {ALPHA:g}. Bold: group A, only when the tests separate it from the rest.")
 
@@ -38,7 +40,7 @@ def welch_p(a: Sequence[float], b: Sequence[float]) -> float:
 
 @dataclass
 class Ranking:
-    """Rank groups of one metric column: ``groups[i]`` is "A", "B", "n=1" or "" (no value) for entry i."""
+    """Rank groups of one metric column: ``groups[i]`` is "A", "B", "C", ..., "n=1" or "" (no value) for entry i."""
     groups: list[str]
     claimed: bool  # False: no ranking is claimed (fewer than two entries with two or more seeds)
     bold: set[int] = field(default_factory=set)
@@ -62,6 +64,11 @@ def rank(values: Sequence[Sequence[float]], higher: bool, alpha: float = ALPHA) 
     top = {best} | {i for i in others if pv[i] >= alpha}
     for i in tested:
         groups[i] = "A" if i in top else "B"
+    rest = [i for i in tested if i not in top]
+    if len(rest) >= 2:  # stepwise: the same test among the models worse than group A gives B, C, ...
+        sub = rank([values[i] for i in rest], higher, alpha)
+        for i, g in zip(rest, sub.groups):
+            groups[i] = chr(ord(g) + 1) if len(g) == 1 else g
     better_single = [i for i in single if (means[i] >= means[best] if higher else means[i] <= means[best])]
     bold = top if len(top) < len(tested) and not better_single else set()
     reason = ("" if bold or len(top) < len(tested) else "no model is significantly worse than the best")

@@ -47,6 +47,12 @@ def load(path: Path, map_location: str | torch.device = "cpu") -> dict[str, Any]
     return state
 
 
+def rng_state(t: torch.Tensor) -> torch.Tensor:
+    """An RNG state as ``set_rng_state``/``Generator.set_state`` take it (a CPU ByteTensor), wherever ``load``'s
+    ``map_location`` put it (a CUDA run loads its checkpoint onto the GPU)."""
+    return t.cpu()
+
+
 @contextlib.contextmanager
 def mismatch_is_error(path: Path) -> Iterator[None]:
     """Turn ``load_state_dict`` errors (a checkpoint of another architecture, edited tensors) into one line."""

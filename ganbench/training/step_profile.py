@@ -6,7 +6,7 @@ FLOPs of one iteration (forward and backward of G and D, ``FlopCounterMode``: ma
 reference the achieved rate is put against; ``profile_model`` returns img/s, achieved GFLOP/s and the top operators
 of ``torch.profiler``; ``ceiling_img_per_s`` is the roofline bound: img/s if every counted FLOP ran at the measured
 matmul rate and the uncounted elementwise ops were free (the same computation beats it only by running faster than a
-large matmul does); ``profile_models`` times several models in interleaved rounds of one process (the README's
+large matmul does); ``profile_models`` times several models in interleaved rounds of one process (docs/speed.md's
 table: the same load for every model, DCGAN's rate from the same rounds). Images per iteration = real images shown
 to D = n_dis x batch_size (the trainer's count).
 """

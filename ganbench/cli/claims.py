@@ -1,0 +1,59 @@
+"""``ganbench claims`` (the seed papers' claims tested on a results directory) and ``ganbench budget`` (seed spread,
+rank groups and detectable difference at every evaluation budget, and the budget they pick)."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from . import cli
+from ..errors import GanbenchError
+
+
+def _load(results_dir: str):
+    from ..report.load import load
+
+    root = Path(results_dir)
+    if not root.is_dir():
+        raise GanbenchError(f"results directory {root} does not exist")
+    rs = load(root)
+    if not len(rs.runs):
+        raise GanbenchError(f"no runs found under {root}")
+    return rs
+
+
+@cli.command("claims")
+@click.argument("results_dir", type=click.Path())
+@click.option("--claims", "claims_file", default=None, type=click.Path(dir_okay=False),
+              help="claims file [default: ganbench/claims.yaml]")
+def claims_cmd(results_dir, claims_file) -> None:
+    """Test every claim of the claims file on RESULTS_DIR (paired t / Welch, Holm) and print the verdicts."""
+    from ..claims import DEFAULT_CLAIMS, evaluate, load_claims
+    from ..report.claims import claims_table
+    from ..report.markdown import table
+
+    outcomes = evaluate(_load(results_dir), load_claims(claims_file or DEFAULT_CLAIMS))
+    click.echo("\n".join(table(claims_table(outcomes), 1)))
+    sys.stdout.flush()
+
+
+@cli.command("budget")
+@click.argument("results_dir", type=click.Path())
+@click.option("--min-seeds", default=5, show_default=True, type=int, help="seeds every model needs")
+@click.option("--min-groups", default=3, show_default=True, type=int, help="rank groups the budget must separate")
+def budget_cmd(results_dir, min_seeds, min_groups) -> None:
+    """Per evaluation budget of RESULTS_DIR: seed SD, MDE and Welch + Holm rank groups; picks the smallest budget from which every later evaluation also has
+    enough seeds and groups (exit 1 when none qualifies)."""
+    from ..report.groups import groups
+    from ..report.markdown import table
+    from ..report.power import budget_rows, budget_table, choose, power_line
+
+    gs = groups(_load(results_dir))
+    tables = [(g, t) for g in gs if (t := budget_table(g, min_seeds, min_groups))]
+    if not tables:
+        raise GanbenchError(f"no group under {results_dir} has two or more models with complete runs")
+    for i, (g, t) in enumerate(tables):
+        click.echo("\n".join(table(t, i + 1) + [power_line(g) or "", ""]))
+    if not any(choose(budget_rows(g), min_seeds, min_groups) for g, _ in tables):
+        sys.exit(1)

@@ -1,0 +1,34 @@
+"""One sample grid per arm (suite, model, variant): the latest grid of its lowest complete seed, for reports of
+suites with many seeds (``ganbench report --samples arm``); ``plots.sample_figures`` shows every run's."""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from . import fmt
+from .document import Figure
+from .load import ResultSet
+
+
+def _slug(text: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_" else "-" for c in text)
+
+
+def arm_sample_figures(rs: ResultSet, out: Path) -> list[Figure]:
+    """The latest sample grid of each arm's first complete seed (any seed when none completed)."""
+    runs = rs.train_runs()
+    runs = runs[runs["sample"].map(lambda s: isinstance(s, str) and Path(s).exists())]
+    figs = []
+    for (suite, model, variant), arm in runs.groupby(["suite", "model", "variant"], sort=True):
+        done = arm[arm["status"] == "complete"]
+        run = (done if len(done) else arm).sort_values("seed").iloc[0]
+        out.mkdir(parents=True, exist_ok=True)
+        dst = out / f"{_slug(suite)}-{_slug(run['run'])}.png"
+        shutil.copyfile(run["sample"], dst)
+        label = model if variant == "default" else f"{model} ({variant})"
+        state = "" if run["status"] == "complete" else f", {run['status']}"
+        figs.append(Figure(f"samples-{_slug(suite)}-{_slug(run['run'])}", f"{label}, seed {run['seed']}",
+                           f"Suite {suite}, {label} ({run['preset']} preset), seed {run['seed']} of "
+                           f"{arm['seed'].nunique()}: 64 samples at {fmt.kimg(run['sample_images'])} kimg{state}.",
+                           dst, width=0.3))
+    return figs
