@@ -30,10 +30,10 @@ from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
-import yaml
 from scipy import stats
 
 from .errors import GanbenchError
+from .io import read_yaml
 
 DEFAULT_CLAIMS = Path(__file__).resolve().parent / "claims.yaml"
 FORMAT = "ganbench-claims/1"
@@ -126,14 +126,7 @@ def parse_claims(data: Any, where: str = "claims") -> list[Claim]:
 
 def load_claims(path: Path | str = DEFAULT_CLAIMS) -> list[Claim]:
     """The claims of a YAML file (default: the committed ganbench/claims.yaml)."""
-    path = Path(path)
-    if not path.exists():
-        raise GanbenchError(f"claims file {path} not found")
-    try:
-        data = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as e:
-        raise GanbenchError(f"invalid YAML in {path}: {str(e).splitlines()[0]}") from None
-    return parse_claims(data, str(path))
+    return parse_claims(read_yaml(path, "claims file"), str(path))
 
 
 # ---- statistics -----------------------------------------------------------------------------------------------

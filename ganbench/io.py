@@ -1,4 +1,5 @@
-"""Atomic file writes: write a temporary file in the same folder, fsync, then rename."""
+"""Atomic file writes (write a temporary file in the same folder, fsync, then rename) and YAML reads that fail in
+one line."""
 from __future__ import annotations
 
 import contextlib
@@ -42,6 +43,19 @@ def write_json(path, obj: Any) -> Path:
 
 def write_yaml(path, obj: Any) -> Path:
     return write_text(path, yaml.safe_dump(obj, sort_keys=False))
+
+
+def read_yaml(path: str | os.PathLike, what: str = "file") -> Any:
+    """The parsed YAML of ``path``; a missing file or invalid YAML is a one-line ``GanbenchError``."""
+    from .errors import GanbenchError
+
+    path = Path(path)
+    if not path.exists():
+        raise GanbenchError(f"{what} {path} not found")
+    try:
+        return yaml.safe_load(path.read_text())
+    except yaml.YAMLError as e:
+        raise GanbenchError(f"invalid YAML in {path}: {str(e).splitlines()[0]}") from None
 
 
 def write_torch(path, obj: Any) -> Path:

@@ -20,6 +20,18 @@ if os.environ.get("PYTEST_XDIST_WORKER"):  # `make test` runs one worker per cor
     torch.set_num_threads(int(_threads))
 
 
+@pytest.fixture(scope="module")
+def one_thread():
+    """One torch thread for a test module (bit-level comparisons that must not depend on the thread split); use with
+    ``pytestmark = pytest.mark.usefixtures("one_thread")``."""
+    import torch
+
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
 @pytest.fixture
 def cli(tmp_path):
     """Run the ``ganbench`` CLI in a subprocess; returns CompletedProcess."""

@@ -17,12 +17,7 @@ EXAMPLE = f"{ROOT}/examples/tiny_generator.py:make_generator"
 BASELINE = ROOT / "examples" / "tiny_generator.baseline.json"
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _load_example():

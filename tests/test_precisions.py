@@ -13,12 +13,7 @@ PRECISIONS = ("fp32", "bf16", "fp16")
 CASES = [(m, {}) for m in sorted(MODELS.names())] + [("p2gan", {"pretrain_kimg": 0.0})]
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _weights(module: torch.nn.Module) -> list[torch.Tensor]:

@@ -14,12 +14,7 @@ from ganbench.training.checkpoint import list_checkpoints, load
 from ganbench.training.step_profile import make_loop
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _one_step(model: str, **over):

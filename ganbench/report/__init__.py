@@ -21,10 +21,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
-import yaml
 
 from ..errors import GanbenchError
-from ..io import write_text
+from ..io import read_yaml, write_text
 from . import fmt
 from .document import Report, Section, Table
 from .groups import groups as make_groups
@@ -43,13 +42,7 @@ __all__ = ["build", "build_report", "load", "FORMATS"]
 def load_published(path: Path | None) -> dict[str, Any] | None:
     if path is None:
         return None
-    path = Path(path)
-    if not path.exists():
-        raise GanbenchError(f"published numbers file {path} not found")
-    try:
-        data = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as e:
-        raise GanbenchError(f"invalid YAML in {path}: {str(e).splitlines()[0]}") from None
+    data = read_yaml(path, "published numbers file")
     if not isinstance(data, dict) or not isinstance(data.get("models"), dict):
         raise GanbenchError(f"{path}: expected a mapping with 'models'")
     return data

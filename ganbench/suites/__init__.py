@@ -16,9 +16,9 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-import yaml
 
 from ..errors import GanbenchError
+from ..io import read_yaml
 from ..registry import unknown
 
 HERE = Path(__file__).parent
@@ -109,10 +109,7 @@ def load_suite(name_or_path: str) -> Suite:
         path = HERE / f"{name_or_path}.yaml"
         if not path.exists():
             raise GanbenchError(unknown("suite", name_or_path, names()))
-    try:
-        data = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as e:
-        raise GanbenchError(f"invalid YAML in {path}: {str(e).splitlines()[0]}") from None
+    data = read_yaml(path, "suite")
     if not isinstance(data, dict) or "name" not in data:
         raise GanbenchError(f"{path}: a suite is a mapping with at least 'name'")
     return _parse(data, str(path))
