@@ -81,6 +81,13 @@ def test_report_has_claims_power_and_one_grid_per_arm(tree, tmp_path):
     assert "Not tested here: lz (no runs of p2gan and p2gan/no_lz)" in md
     assert "Power, suite ref, fd_domain2k_train at 4.00 kimg: with 5 complete seeds" in md
     assert "| **chosen** |" in md
+    # every number names what made it: the Claims and Budget captions carry dataset, resolution, extractor, samples
+    captions = [ln for ln in md.splitlines() if ln.startswith("*Table") and
+                ("claims" in ln or "Budget by measurement" in ln)]
+    assert len(captions) == 2
+    for caption in captions:
+        assert "32×32" in caption and "generated vs" in caption and "fmnist-cnn" in caption and "device" in caption, \
+            caption
     grids = sorted(p.name for p in (out / "samples").glob("*.png"))
     assert len(grids) == 4 and all("-s0-" in n for n in grids)  # one per arm (4 arms), its first seed
     assert "Claims of the seed papers" in written["latex"].read_text()

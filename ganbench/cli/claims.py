@@ -30,11 +30,11 @@ def _load(results_dir: str):
 def claims_cmd(results_dir, claims_file) -> None:
     """Test every claim of the claims file on RESULTS_DIR (paired t / Welch, Holm) and print the verdicts."""
     from ..claims import DEFAULT_CLAIMS, evaluate, load_claims
-    from ..report.claims import claims_table
+    from ..report.claims import claims_table, data_labels
     from ..report.markdown import table
 
-    outcomes = evaluate(_load(results_dir), load_claims(claims_file or DEFAULT_CLAIMS))
-    click.echo("\n".join(table(claims_table(outcomes), 1)))
+    rs, claims = _load(results_dir), load_claims(claims_file or DEFAULT_CLAIMS)
+    click.echo("\n".join(table(claims_table(evaluate(rs, claims), data_labels(rs, [c.metric for c in claims])), 1)))
     sys.stdout.flush()
 
 

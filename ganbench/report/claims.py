@@ -46,7 +46,20 @@ def _what(o: Outcome) -> str:
     return f"kimg to {c.metric} ≤ {th}{rule} within {fmt.kimg(o.budget)} kimg{cens}"
 
 
-def claims_table(outcomes: Sequence[Outcome]) -> Table:
+def data_labels(rs: ResultSet, metrics: Sequence[str]) -> str:
+    """Dataset, split, resolution, preset, device and the metrics' extractor and sample counts of the groups that hold
+    claim arms, for the caption (every number names what made it)."""
+    from .groups import groups
+
+    out = []
+    for g in groups(rs):
+        mks = [mk.describe() for mk in g.metrics if mk.preset_name in metrics]
+        if mks:
+            out.append(f"{g.title}: {g.describe()}; {'; '.join(mks)}; device {', '.join(g.devices()) or '—'}")
+    return " ".join(f"{x}." for x in out)
+
+
+def claims_table(outcomes: Sequence[Outcome], labels: str = "") -> Table:
     shown = [o for o in outcomes if o.verdict != NOT_TESTED]
     rows = []
     for o in shown:
@@ -68,7 +81,7 @@ def claims_table(outcomes: Sequence[Outcome]) -> Table:
                f"inconclusive at this budget otherwise and whenever fewer than {MIN_SEEDS} seeds (pairs, or per "
                f"arm) are there. Images to a threshold: the first evaluation after 0 images at or better than it; a "
                f"run that never reaches it is counted at its last evaluation (so a difference keeps its sign and is "
-               f"understated). Extractor: {', '.join(exts) or '—'}.")
+               f"understated). Extractor: {', '.join(exts) or '—'}." + (f" {labels}" if labels else ""))
     notes = []
     missing = [o for o in outcomes if o.verdict == NOT_TESTED]
     if missing:
@@ -85,4 +98,4 @@ def claims_section(rs: ResultSet, claims: Sequence[Claim] | None = None) -> Sect
     claims = load_claims() if claims is None else list(claims)
     if not claims or not has_arms(rs, claims):
         return None
-    return Section("Claims", tables=[claims_table(evaluate(rs, claims))])
+    return Section("Claims", tables=[claims_table(evaluate(rs, claims), data_labels(rs, [c.metric for c in claims]))])

@@ -155,6 +155,7 @@ def budget_table(g: Group, min_seeds: int = MIN_SEEDS, min_groups: int = MIN_GRO
     caption = (f"Budget by measurement, {g.title}, {mk.preset_name} ({mk.extractor}; "
                f"{'higher' if mk.higher else 'lower'}"
                f" is better), default variant of each model, complete seeds, at every evaluation every model reached. "
+               f"{g.describe()}; {mk.describe()}; device {', '.join(g.devices()) or '—'}. "
                f"Seeds: the fewest complete seeds of any ranked model (a model with one seed is not ranked). Seed "
                f"SD: pooled over models, sqrt(sum((n-1) s^2) / sum(n-1)). "
                f"MDE: the smallest difference between two models a two-sided two-sample t-test detects with 80% power "
