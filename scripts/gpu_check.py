@@ -38,6 +38,7 @@ def dataset_name() -> str:
 STYLEGAN2_FP16 = {"num_fp16_res": 4, "conv_clamp": 256.0}  # the official mixed precision (train.py without --fp32)
 EPS = {"bf16": torch.finfo(torch.bfloat16).eps, "fp16": torch.finfo(torch.float16).eps}  # machine epsilon, 2^-7, 2^-10
 TRACK_EPS = 8  # same weights, batch and latents: rounding moves a loss by <= 2.3 eps on the CPU (all tiny presets)
+RESUME_MODELS = ("dcgan", "projected_gan")  # kill/resume with --deterministic: plain convs; bilinear + adaptive pooling
 
 
 def initial_losses(loop) -> dict[str, float]:
@@ -72,11 +73,12 @@ def train_images(model: str, precision: str, images: int, device: str, ds: str,
     return iters * images_per_iteration(loop) / seconds, [first["loss_d"], first["loss_g"], it100], finite
 
 
-def resume_check(device: str, ds: str, deterministic: bool = True) -> bool:
-    """Train DCGAN paper fp32 for 1 kimg twice; SIGKILL the second after its second checkpoint, resume, compare.
-    Bit-identical is promised on CUDA only with ``--deterministic``; without it the difference is printed."""
+def resume_check(device: str, ds: str, deterministic: bool = True, model: str = "dcgan") -> bool:
+    """Train ``model``'s paper preset in fp32 for 1 kimg twice; SIGKILL the second after its second checkpoint,
+    resume, compare. Bit-identical is promised on CUDA only with ``--deterministic``; without it the difference is
+    printed."""
     with tempfile.TemporaryDirectory() as tmp:
-        cmd = [sys.executable, "-m", "ganbench", "train", "--model", "dcgan", "--preset", "paper", "--dataset", ds,
+        cmd = [sys.executable, "-m", "ganbench", "train", "--model", model, "--preset", "paper", "--dataset", ds,
                "--kimg", "1", "--eval-every", "0.25", "--metrics", "", "--device", device, "--quiet"]
         cmd += ["--deterministic"] if deterministic else []
         subprocess.run(cmd + ["--out", f"{tmp}/full"], check=True)
@@ -114,6 +116,13 @@ def main() -> int:
         return 2
     ds, ok = dataset_name(), True
     print(f"device {torch.cuda.get_device_name()}, dataset {ds}, paper presets, {args.images} images per run")
+    same = True  # first, as the check never yet shown on a GPU: DCGAN, and Projected GAN's replaced resampling
+    for m in RESUME_MODELS:
+        det = resume_check(args.device, ds, deterministic=True, model=m)
+        print(f"killed {m} fp32 run resumed bit-identically with --deterministic: {det}", flush=True)
+        same &= det
+    loose = resume_check(args.device, ds, deterministic=False)
+    print(f"killed dcgan fp32 run resumed bit-identically without --deterministic: {loose} (not promised on CUDA)")
     print(f"{'model':14s} {'fp32 img/s':>10s} {'bf16 img/s':>10s} {'loss_d fp32/bf16':>20s} {'100 img (s)':>11s}")
     for m in args.models.split(","):
         r32, (d32, g32, it100), f32 = train_images(m, "fp32", args.images, args.device, ds)
@@ -130,10 +139,6 @@ def main() -> int:
             ok &= good
             print(f"{'  official fp16':14s} {r:10.0f} {'':>10s} {d32:9.4f}/{d:9.4f}  (num_fp16_res 4, conv_clamp 256)"
                   f"{'' if good else '  FAIL'}", flush=True)
-    loose = resume_check(args.device, ds, deterministic=False)
-    print(f"killed fp32 run resumed bit-identically without --deterministic: {loose} (not promised on CUDA)")
-    same = resume_check(args.device, ds, deterministic=True)
-    print(f"killed fp32 run resumed bit-identically with --deterministic: {same}", flush=True)
     return 0 if ok and same else 1
 
 

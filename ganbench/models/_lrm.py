@@ -22,6 +22,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..attention import attention
+from ..nets.resample import adaptive_avg_pool
 from .layers import SelfAttention
 
 
@@ -150,7 +151,7 @@ def color_consistency(hi: Tensor, lo: Tensor, weight: float, downsample: bool = 
     here): weight * MSE(mu) + 5 * weight * MSE(Sigma). ``downsample``: area-resize ``hi`` to ``lo``'s size first
     (StackGAN++ compares at native resolutions)."""
     if downsample and hi.shape[-1] != lo.shape[-1]:
-        hi = F.interpolate(hi, size=lo.shape[-2:], mode="area")
+        hi = adaptive_avg_pool(hi, lo.shape[-2:])
     mu1, cov1 = color_stats(hi)
     mu2, cov2 = color_stats(lo.detach())
     return weight * F.mse_loss(mu1, mu2) + 5 * weight * F.mse_loss(cov1, cov2)

@@ -29,12 +29,12 @@ from __future__ import annotations
 import math
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .. import rand
 from ..errors import GanbenchError
 from ..nets import efficientnet
+from ..nets.resample import bilinear
 from .layers import snconv
 
 # Official mini-D channels by nominal feature size (``SingleDisc.channel_dict``).
@@ -73,7 +73,7 @@ class Fusion(nn.Module):
     def forward(self, x: Tensor, coarser: Tensor | None = None) -> Tensor:
         if coarser is not None:
             x = x + coarser
-        x = F.interpolate(x, scale_factor=2, mode="bilinear", align_corners=True)
+        x = bilinear(x, scale_factor=2, align_corners=True)
         return self.conv(x)
 
 

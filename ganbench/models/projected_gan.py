@@ -52,6 +52,7 @@ from torch import Tensor, nn
 
 from ..config import GANConfig
 from ..errors import GanbenchError
+from ..nets.resample import AdaptiveAvgPool2d
 from ._projector import PROJECTIONS, ProjectedDiscriminator
 from .base import GAN, ImageSpec, PaperRef, register_model
 from .layers import sn, snconv
@@ -107,7 +108,7 @@ class SkipExcitation(nn.Module):
 
     def __init__(self, c_small: int, c_big: int) -> None:
         super().__init__()
-        self.main = nn.Sequential(nn.AdaptiveAvgPool2d(4), snconv(c_small, c_big, 4, 1, 0, bias=False), nn.SiLU(),
+        self.main = nn.Sequential(AdaptiveAvgPool2d(4), snconv(c_small, c_big, 4, 1, 0, bias=False), nn.SiLU(),
                                   snconv(c_big, c_big, 1, 1, 0, bias=False), nn.Sigmoid())
 
     def forward(self, small: Tensor, big: Tensor) -> Tensor:

@@ -9,10 +9,10 @@ import functools
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..errors import GanbenchError
+from .resample import bilinear
 
 NATIVE_SIZE = {"lite0": 224, "lite1": 240}
 
@@ -124,7 +124,7 @@ def preprocess(images: Tensor, size: int | None) -> Tensor:
     if images.shape[1] == 1:
         images = images.expand(-1, 3, -1, -1)
     if size and images.shape[-1] != size:
-        images = F.interpolate(images, size=(size, size), mode="bilinear", align_corners=False)
+        images = bilinear(images, size=(size, size), align_corners=False)
     return ((images + 1) * 127.5 - 127.0) / 128.0
 
 

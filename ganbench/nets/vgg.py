@@ -15,11 +15,11 @@ import os
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..errors import GanbenchError
 from ..paths import offline
+from .resample import bilinear
 
 FILENAME = "vgg16-397923af.pth"
 URL = f"https://download.pytorch.org/models/{FILENAME}"
@@ -97,7 +97,7 @@ def preprocess(images: Tensor, size: int | None) -> Tensor:
     if images.shape[1] == 1:
         images = images.expand(-1, 3, -1, -1)
     if size and images.shape[-1] != size:
-        images = F.interpolate(images, size=(size, size), mode="bilinear", align_corners=False)
+        images = bilinear(images, size=(size, size), align_corners=False)
     mean = images.new_tensor(MEAN).view(1, 3, 1, 1)
     std = images.new_tensor(STD).view(1, 3, 1, 1)
     return ((images + 1) / 2 - mean) / std

@@ -35,6 +35,7 @@ import re
 
 import torch
 from torch import Tensor, nn
+from torch.nn.utils.spectral_norm import SpectralNorm
 
 from ..errors import GanbenchError
 
@@ -139,8 +140,16 @@ def compile_model(model, cfg) -> None:
     _compile(model.G, cfg.compile_mode)
     if cfg.gp_weight or cfg.r1_gamma:
         log.info("compile: D left eager (its regulariser needs a second derivative)")
+    elif has_spectral_norm(model.D):
+        log.info("compile: D left eager (spectral norm: a compiled D updates its power-iteration vector in place, "
+                 "so its second call, on the fakes, breaks the first call's backward)")
     else:
         _compile(model.D, cfg.compile_mode)
+
+
+def has_spectral_norm(module: nn.Module) -> bool:
+    """Whether any submodule carries ``torch.nn.utils.spectral_norm``'s hook."""
+    return any(isinstance(h, SpectralNorm) for m in module.modules() for h in m._forward_pre_hooks.values())
 
 
 def mark_step() -> None:
