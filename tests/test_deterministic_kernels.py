@@ -76,6 +76,17 @@ def test_deterministic_training_uses_only_ops_with_deterministic_cuda_kernels(mo
     assert not flagger.hits, f"{model}/{variant} under --deterministic would raise on CUDA at {sorted(flagger.hits)}"
 
 
+@pytest.mark.parametrize("precision", ["bf16", "fp16"])
+def test_deterministic_backward_under_autocast(precision):
+    """The replaced backward under autocast (its gradients come back in the input's dtype)."""
+    loop = make_loop("projected_gan", overrides={"batch_size": 2, "deterministic": True, "precision": precision},
+                     seed=1)
+    flagger = _Flagger()
+    with flagger:
+        logs = loop.iteration()
+    assert not flagger.hits and all(torch.isfinite(v).all() for v in logs.values())
+
+
 def test_the_flagger_sees_torchs_own_ops():
     """The planted case: plain bilinear interpolation and adaptive pooling are flagged in their backward."""
     x = torch.randn(1, 2, 8, 8, requires_grad=True)
