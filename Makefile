@@ -35,5 +35,5 @@ setup-test:
 	@WITH_TESTS=1 ./scripts/setup.sh
 
 clean:
-	find results report -mindepth 1 -maxdepth 1 -type d ! -name reference -exec rm -rf {} +   # the committed reference stays
+	find results report -mindepth 1 -maxdepth 1 -type d ! -name reference ! -name tune-standard -exec rm -rf {} +   # the committed reference and standard tuning stay
 	rm -rf site/

@@ -50,9 +50,12 @@ def apply_profile(suite: Suite, profile: str | None) -> Suite:
         if k in over:
             over[k] = tuple(over[k])
     try:
-        return dataclasses.replace(suite, **over)
+        out = dataclasses.replace(suite, **over)
     except TypeError as e:
         raise GanbenchError(f"suite {suite.name} profile {profile}: {e}") from None
+    from .suites import _check_windows
+    _check_windows(out.windows, out.grid, f"suite {suite.name} profile {profile}")
+    return out
 
 
 def resolve_point(model: str, point: dict) -> dict:
@@ -99,7 +102,8 @@ def expand_training(suite: Suite, opts: SuiteOptions, results_root: Path) -> lis
         MODELS.get(e.model)
         if opts.models and e.model not in opts.models:
             continue
-        points = [resolve_point(e.model, p) for p in suite.grid.values()] or [{}]
+        names = suite.windows.get(e.model) or list(suite.grid)  # a tuning window: some of the grid's points
+        points = [resolve_point(e.model, suite.grid[p]) for p in names] or [{}]
         for variant, point, seed in ((v, p, s) for v in e.variants for p in points
                                      for s in (opts.seeds if opts.seeds is not None else suite.seeds)):
             spec = TrainSpec(

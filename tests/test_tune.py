@@ -68,14 +68,32 @@ def test_tune_profile_selects_only_its_own_runs(tmp_path, capsys):
 
 
 def test_standard_tuning_profile():
-    """2+ seeds per point at the reference budget, a grid wider than the quick one on both sides."""
+    """2+ seeds per point at the reference budget, a grid wider than the quick one on both sides, and every model's
+    window consecutive points of it, at least as many as the quick grid (the same budget, widened at most by one)."""
     from ganbench.runner import apply_profile
     quick, std = load_suite("tune"), apply_profile(load_suite("tune"), "standard")
     ref = apply_profile(load_suite("reference"), "standard")
     assert len(std.seeds) >= 2 and std.kimg == ref.kimg
     factor = lambda g: sorted(float(p["lr_g"][1:]) for p in g.values())  # noqa: E731
     assert factor(std.grid)[0] < factor(quick.grid)[0] and factor(std.grid)[-1] > factor(quick.grid)[-1]
-    assert len(expand(std)) == len(MODELS.names()) * len(std.grid) * len(std.seeds)
+    assert set(std.windows) == set(MODELS.names())
+    order = list(std.grid)
+    sizes = []
+    for m, w in std.windows.items():
+        i = order.index(w[0])
+        assert w == order[i:i + len(w)], f"{m}: window not consecutive"
+        sizes.append(len(w))
+    assert min(sizes) >= 5 and max(sizes) <= min(sizes) + 1
+    specs = expand(std)
+    assert len(specs) == sum(sizes) * len(std.seeds)
+    assert {s.model for s in specs} == set(MODELS.names())
+
+
+def test_windows_name_grid_points(tmp_path):
+    bad = tmp_path / "w.yaml"
+    bad.write_text("name: w\nruns: all\nselect_by: m\ngrid: {a: {lr_g: x1}}\nwindows: {dcgan: [a, b]}\n")
+    with pytest.raises(GanbenchError, match="window of dcgan"):
+        load_suite(str(bad))
 
 
 def test_grid_needs_select_by(tmp_path):
