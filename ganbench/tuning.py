@@ -31,3 +31,16 @@ def tuned_rates(model: str, record: dict[str, Any] | None = None) -> dict[str, f
         return None
     point = record["grid"][record["chosen"][model]["point"]]
     return {k: float(v) for k, v in resolve_point(model, point).items() if k in ("lr_g", "lr_d")}
+
+
+def tested_points(record: dict[str, Any], model: str) -> list[str]:
+    """The grid points ``model`` ran, in grid order: its window where the record has windows, else the whole grid."""
+    points = list(record.get("points") or record["grid"])
+    window = (record.get("windows") or {}).get(model)
+    return [p for p in points if p in window] if window else points
+
+
+def on_edge(record: dict[str, Any]) -> list[str]:
+    """Models whose chosen point is the first or last point they ran: a wider grid might pick another value."""
+    return sorted(m for m, c in record["chosen"].items()
+                  if c["point"] in (tested_points(record, m)[0], tested_points(record, m)[-1]))

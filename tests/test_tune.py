@@ -46,6 +46,7 @@ def test_tune_trains_and_selects(tmp_path, capsys):
     vals = {r["point"]: r["mean"] for r in sel["table"]}
     assert vals["lr_x1"] < vals["frozen"]
     assert "| dcgan |" in (tmp_path / "r" / "t" / "selection.md").read_text()
+    assert sel["edge"] == ["dcgan"] and "| lr_x1 (edge) |" in (tmp_path / "r" / "t" / "selection.md").read_text()
 
 
 def test_tune_profile_selects_only_its_own_runs(tmp_path, capsys):
@@ -117,3 +118,17 @@ def test_tiny_presets_carry_the_recorded_tuning():
     for m in MODELS.names():
         cfg, rates = resolve_config(m, record["preset"]), tuned_rates(m, record)
         assert (cfg.lr_g, cfg.lr_d) == pytest.approx((rates["lr_g"], rates["lr_d"]), rel=1e-5), m  # 6 digits
+
+
+def test_edge_is_judged_on_the_points_a_model_ran():
+    """With windows, a pick is on the edge when it is its window's first or last point, not the grid's: x3 inside
+    x1-x10 is interior, x30 at the top of x3-x30 is not, and without windows the grid's own ends count."""
+    from ganbench.tuning import on_edge, tested_points
+
+    grid = {p: {"lr_g": p} for p in ("x1", "x3", "x10", "x30")}
+    rec = {"grid": grid, "points": list(grid), "windows": {"a": ["x1", "x3", "x10"], "b": ["x3", "x10", "x30"]},
+           "chosen": {"a": {"point": "x3"}, "b": {"point": "x30"}, "c": {"point": "x1"}, "d": {"point": "x10"}}}
+    assert tested_points(rec, "b") == ["x3", "x10", "x30"] and tested_points(rec, "c") == list(grid)
+    assert on_edge(rec) == ["b", "c"]
+    rec["windows"]["a"] = ["x3", "x10"]  # x3 now starts a's window
+    assert on_edge(rec) == ["a", "b", "c"]

@@ -108,23 +108,30 @@ def tune_cmd(suite_name, profile, models, workers, results_root, data_root, devi
         if any(o.status == "failed" for o in outcomes):
             click.echo("some tuning runs failed; selecting from the rest", err=True)
     table, chosen = select(root, suite)
+    from ..tuning import on_edge
+
     grid = {k: dict(v) for k, v in suite.grid.items()}
-    md = [f"# Tuning: suite {suite.name}", "",
-          f"Grid (every model, same seeds {list(suite.seeds)} and {suite.kimg:g} kimg, {suite.preset} preset, "
-          f"{suite.dataset}): " + "; ".join(f"{k} = {v}" for k, v in grid.items()) + ".",
-          f"Selected by the lowest mean {suite.select_by} at the last evaluation.", "",
-          "| model | " + " | ".join(grid) + " | chosen |", "|---|" + "---|" * (len(grid) + 1)]
-    for m, g in table.groupby("model"):
-        cells = {r.point: f"{r.mean:.3f}" + (f" ± {r.std:.3f}" if r.seeds > 1 else "") for r in g.itertuples()}
-        md.append(f"| {m} | " + " | ".join(cells.get(p, "—") for p in grid) + f" | {chosen[m]} |")
-    out = root / suite.name
-    write_text(out / "selection.md", "\n".join(md) + "\n")
+    windows = {m: list(w) for m, w in suite.windows.items() if m in chosen}
     payload = {"suite": suite.name, "profile": profile or "", "select_by": suite.select_by, "grid": grid,
-               "points": list(grid),
+               "points": list(grid), **({"windows": windows} if windows else {}),
                "seeds": list(suite.seeds),
                "kimg": suite.kimg, "preset": suite.preset, "dataset": suite.dataset,
                "chosen": {m: {"point": p, **grid[p]} for m, p in chosen.items()},
                "table": table.to_dict("records"), **_provenance(root / suite.name)}
+    payload["edge"] = on_edge(payload)
+    md = [f"# Tuning: suite {suite.name}", "",
+          f"Grid (same seeds {list(suite.seeds)} and {suite.kimg:g} kimg for every model, {suite.preset} preset, "
+          f"{suite.dataset}): " + "; ".join(f"{k} = {v}" for k, v in grid.items()) + "."
+          + (" Each model runs its window of the grid (— outside it)." if windows else ""),
+          f"Selected by the lowest mean {suite.select_by} at the last evaluation; (edge): the pick is the first or "
+          f"last point the model ran.", "",
+          "| model | " + " | ".join(grid) + " | chosen |", "|---|" + "---|" * (len(grid) + 1)]
+    for m, g in table.groupby("model"):
+        cells = {r.point: f"{r.mean:.3f}" + (f" ± {r.std:.3f}" if r.seeds > 1 else "") for r in g.itertuples()}
+        md.append(f"| {m} | " + " | ".join(cells.get(p, "—") for p in grid) + f" | {chosen[m]}"
+                  + (" (edge)" if m in payload["edge"] else "") + " |")
+    out = root / suite.name
+    write_text(out / "selection.md", "\n".join(md) + "\n")
     write_json(out / "selection.json", payload)
     if record:
         from ..tuning import RECORD

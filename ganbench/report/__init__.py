@@ -81,7 +81,7 @@ def _g(x: float | None) -> str:
 def tuning_section(rs: ResultSet, record: dict[str, Any] | None) -> Section | None:
     """The equal-tuning record (``ganbench tune --record``) for the models run at its preset: the grid, every
     point's selection metric, the chosen point and the learning rates it means."""
-    from ..tuning import tuned_rates
+    from ..tuning import on_edge, tuned_rates
 
     runs = rs.runs
     if record is None or not len(runs):
@@ -100,7 +100,10 @@ def tuning_section(rs: ResultSet, record: dict[str, Any] | None) -> Section | No
         rows.append([m] + [cells.get((m, p), "—") for p in grid] + [record["chosen"][m]["point"],
                                                                      _g(rates.get("lr_g")), _g(rates.get("lr_d"))])
     points = "; ".join(f"{k}: " + ", ".join(f"{a} {v}" for a, v in record["grid"][k].items()) for k in grid)
-    caption = (f"Equal tuning budget (`ganbench tune`, suite {record['suite']}): every model at the same grid "
+    windows = record.get("windows") or {}
+    where = ("each model at a window of consecutive points of one grid (— outside it)" if windows
+             else "every model at the same grid")
+    caption = (f"Equal tuning budget (`ganbench tune`, suite {record['suite']}): {where} "
                f"({points}; \"xN\" = N times the model's paper-preset value), seeds {record['seeds']}, "
                f"{record['kimg']:g} kimg, {record['preset']} preset, {record.get('dataset', 'fashion-mnist')}; "
                f"cells: {record['select_by']} at the last evaluation (held-out split), lower is better; the lowest "
@@ -108,9 +111,10 @@ def tuning_section(rs: ResultSet, record: dict[str, Any] | None) -> Section | No
                f"{fmt.join(record.get('git_commits', ['unknown']))} on "
                f"{'; '.join(record.get('devices', ['unknown']))}.")
     notes = []
-    edge = [m for m in models if record["chosen"][m]["point"] in (grid[0], grid[-1])]
+    edge = [m for m in models if m in on_edge(record)]
     if edge:
-        notes.append(f"Chosen at the edge of the grid: {', '.join(edge)} (a wider grid might pick another value).")
+        notes.append(f"Chosen at the edge of the {'window' if windows else 'grid'}: {', '.join(edge)} (a wider "
+                     f"{'window' if windows else 'grid'} might pick another value).")
     if len(record["seeds"]) == 1:
         notes.append("One seed per point: the pick is not tested against seed noise.")
     table = Table("tuning", "Tuning", caption, ["model"] + grid + ["chosen", "lr_g", "lr_d"], rows, notes=notes)
