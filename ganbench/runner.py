@@ -53,8 +53,8 @@ def apply_profile(suite: Suite, profile: str | None) -> Suite:
         out = dataclasses.replace(suite, **over)
     except TypeError as e:
         raise GanbenchError(f"suite {suite.name} profile {profile}: {e}") from None
-    from .suites import _check_windows
-    _check_windows(out.windows, out.grid, f"suite {suite.name} profile {profile}")
+    from .suites import check_windows
+    check_windows(out.windows, out.grid, f"suite {suite.name} profile {profile}")
     return out
 
 
@@ -98,6 +98,8 @@ def expand_training(suite: Suite, opts: SuiteOptions, results_root: Path) -> lis
     if entries == "all":
         from .suites import RunEntry
         entries = tuple(RunEntry(m) for m in MODELS.names())
+    for m in suite.windows:
+        MODELS.get(m)  # a misspelt model's window would silently give that model the whole grid
     for e in entries:
         MODELS.get(e.model)
         if opts.models and e.model not in opts.models:

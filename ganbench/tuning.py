@@ -42,5 +42,5 @@ def tested_points(record: dict[str, Any], model: str) -> list[str]:
 
 def on_edge(record: dict[str, Any]) -> list[str]:
     """Models whose chosen point is the first or last point they ran: a wider grid might pick another value."""
-    return sorted(m for m, c in record["chosen"].items()
-                  if c["point"] in (tested_points(record, m)[0], tested_points(record, m)[-1]))
+    ends = {m: tested_points(record, m) for m in record["chosen"]}
+    return sorted(m for m, c in record["chosen"].items() if c["point"] in (ends[m][0], ends[m][-1]))

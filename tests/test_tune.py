@@ -45,7 +45,10 @@ def test_tune_trains_and_selects(tmp_path, capsys):
     assert sel["chosen"]["dcgan"]["point"] == "lr_x1"
     vals = {r["point"]: r["mean"] for r in sel["table"]}
     assert vals["lr_x1"] < vals["frozen"]
-    assert "| dcgan |" in (tmp_path / "r" / "t" / "selection.md").read_text()
+    md = (tmp_path / "r" / "t" / "selection.md").read_text()
+    assert "| dcgan |" in md
+    assert "Fashion-MNIST domain CNN features), 2000 generated vs all test images" in md and "32x32" in md, md
+    assert "images seen at the last evaluation: 1024-1024" in md and "cpu" in md, md
     assert sel["edge"] == ["dcgan"] and "| lr_x1 (edge) |" in (tmp_path / "r" / "t" / "selection.md").read_text()
 
 
@@ -95,6 +98,10 @@ def test_windows_name_grid_points(tmp_path):
     bad.write_text("name: w\nruns: all\nselect_by: m\ngrid: {a: {lr_g: x1}}\nwindows: {dcgan: [a, b]}\n")
     with pytest.raises(GanbenchError, match="window of dcgan"):
         load_suite(str(bad))
+    typo = tmp_path / "t.yaml"
+    typo.write_text("name: t\nruns: all\nselect_by: m\ngrid: {a: {lr_g: x1}}\nwindows: {stylgan2: [a]}\n")
+    with pytest.raises(GanbenchError, match="stylgan2"):
+        expand(load_suite(str(typo)))
 
 
 def test_grid_needs_select_by(tmp_path):
@@ -122,7 +129,7 @@ def test_tiny_presets_carry_the_recorded_tuning():
 
 def test_edge_is_judged_on_the_points_a_model_ran():
     """With windows, a pick is on the edge when it is its window's first or last point, not the grid's: x3 inside
-    x1-x10 is interior, x30 at the top of x3-x30 is not, and without windows the grid's own ends count."""
+    x1-x10 is interior, x30 at the top of x3-x30 is on the edge, and without windows the grid's own ends count."""
     from ganbench.tuning import on_edge, tested_points
 
     grid = {p: {"lr_g": p} for p in ("x1", "x3", "x10", "x30")}

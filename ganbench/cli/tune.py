@@ -108,6 +108,7 @@ def tune_cmd(suite_name, profile, models, workers, results_root, data_root, devi
         if any(o.status == "failed" for o in outcomes):
             click.echo("some tuning runs failed; selecting from the rest", err=True)
     table, chosen = select(root, suite)
+    from ..metrics.presets import PRESETS
     from ..tuning import on_edge
 
     grid = {k: dict(v) for k, v in suite.grid.items()}
@@ -124,7 +125,11 @@ def tune_cmd(suite_name, profile, models, workers, results_root, data_root, devi
           f"{suite.dataset}): " + "; ".join(f"{k} = {v}" for k, v in grid.items()) + "."
           + (" Each model runs its window of the grid (— outside it)." if windows else ""),
           f"Selected by the lowest mean {suite.select_by} at the last evaluation; (edge): the pick is the first or "
-          f"last point the model ran.", "",
+          f"last point the model ran.",
+          f"Metric: {suite.select_by} = {PRESETS.get(suite.select_by).description}; {suite.dataset}, "
+          f"{suite.resolution}x{suite.resolution}; images seen at the last evaluation: "
+          f"{int(table.images_seen.min())}-{int(table.images_seen.max())}; cells: mean ± SD over seeds. "
+          f"Measured at {', '.join(payload['git_commits'])} on {'; '.join(payload['devices'])}.", "",
           "| model | " + " | ".join(grid) + " | chosen |", "|---|" + "---|" * (len(grid) + 1)]
     for m, g in table.groupby("model"):
         cells = {r.point: f"{r.mean:.3f}" + (f" ± {r.std:.3f}" if r.seeds > 1 else "") for r in g.itertuples()}

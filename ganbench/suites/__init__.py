@@ -95,14 +95,14 @@ def _parse(data: dict[str, Any], where: str) -> Suite:
         raise GanbenchError(f"{where}: grid must map point names to non-empty override mappings")
     if bool(grid) != bool(d.get("select_by")):
         raise GanbenchError(f"{where}: 'grid' and 'select_by' go together (the metric that picks a grid point)")
-    _check_windows(d.get("windows", {}), grid, where)
+    check_windows(d.get("windows", {}), grid, where)
     if d.get("task", "train") == "train" and ({"presets", "n_images"} & set(d)):
         raise GanbenchError(f"{where}: 'presets' and 'n_images' need 'task: efficiency' (a training suite has one "
                             f"'preset')")
     return Suite(**d)
 
 
-def _check_windows(windows: Any, grid: dict[str, Any], where: str) -> None:
+def check_windows(windows: Any, grid: dict[str, Any], where: str) -> None:
     """``windows`` maps a model to a non-empty list of the grid's point names (the points it runs)."""
     if not isinstance(windows, dict) or not all(isinstance(v, list) and v for v in windows.values()):
         raise GanbenchError(f"{where}: windows must map model names to non-empty lists of grid points")
