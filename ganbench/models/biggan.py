@@ -25,9 +25,10 @@ embedding or skip-z, class-conditional only); counts/architecture: https://githu
 ``tiny`` is capacity-matched with the other models' tiny presets (trainable G and D each within a factor 1.5 across
 models, tests/test_capacity.py): G 44 channels, D 34, z 40; at 1 channel 32x32 G 126,634 / D 76,128 trainable.
 
-``tiny`` learning rates: G 0.002, D 0.002, 10 x the paper recipe's, picked by ``ganbench tune``
-(one grid for every model: x1/x3/x10/x30 of its paper rates, 2 kimg, seed 0, lowest fd_domain2k_test on the
-held-out split; ``ganbench/suites/tune.selection.json``): x1 25.7 / x3 13.2 / x10 12.7 / x30 18.8.
+``tiny`` learning rates: G 0.0006, D 0.0006, 3 x the paper recipe's, picked by ``ganbench tune --profile standard``
+(one grid x0.1-x1000 of its paper rates, each model a window of 5-6 points around its 2-kimg pick; 10 kimg,
+seeds 0 and 1, lowest mean fd_domain2k_test on the held-out split; ``ganbench/suites/tune.selection.json``):
+x1 12.4 / x3 8.7 / x10 9.7 / x30 15.9 / x100 45.2.
 """
 from __future__ import annotations
 
@@ -115,7 +116,7 @@ class BigGAN(GAN):
         # same mechanisms (skip-z into conditional BN, attention, SN, hinge, EMA), capacity-matched widths (G 44,
         # D 34), z 40 = 4 x 10; 2 D steps instead of 5 and an EMA ramp-up so that runs of a few kimg have a usable
         # EMA generator
-        "tiny": BigGANConfig(z_dim=40, g_ch=44, d_ch=34, shared_dim=32, batch_size=32, lr_g=2e-3, lr_d=2e-3, beta1=0.5,
+        "tiny": BigGANConfig(z_dim=40, g_ch=44, d_ch=34, shared_dim=32, batch_size=32, lr_g=6e-4, lr_d=6e-4, beta1=0.5,
                              beta2=0.999, n_dis=2, loss="hinge", ema_kimg=round(ema_kimg_for_decay(0.9999, 32), 3),
                              ema_rampup=0.05, adam_eps=1e-6),
     }

@@ -60,9 +60,10 @@ Every choice the paper (as available to us) leaves open, as made here:
 ``tiny`` is capacity-matched with the other models' tiny presets (trainable G and D each within a factor 1.5 across
 models, tests/test_capacity.py): c = 8 in G and D, z 64, d 16, k 4; at 1 channel 32x32 G 117,857 / D 78,744 trainable.
 
-``tiny`` learning rates: G 0.002, D 0.002, 10 x the paper recipe's, picked by ``ganbench tune``
-(one grid for every model: x1/x3/x10/x30 of its paper rates, 2 kimg, seed 0, lowest fd_domain2k_test on the
-held-out split; ``ganbench/suites/tune.selection.json``): x1 48.5 / x3 54.9 / x10 36.6 / x30 47.5.
+``tiny`` learning rates: G 0.002, D 0.002, 10 x the paper recipe's, picked by ``ganbench tune --profile standard``
+(one grid x0.1-x1000 of its paper rates, each model a window of 5-6 points around its 2-kimg pick; 10 kimg,
+seeds 0 and 1, lowest mean fd_domain2k_test on the held-out split; ``ganbench/suites/tune.selection.json``):
+x1 21.5 / x3 11.9 / x10 7.4 / x30 56.6 / x100 46.8.
 """
 from __future__ import annotations
 

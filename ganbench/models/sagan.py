@@ -21,9 +21,10 @@ mode) equal StudioGAN's modules at commit 947b35e to 1e-6.
 ``tiny`` is capacity-matched with the other models' tiny presets (trainable G and D each within a factor 1.5 across
 models, tests/test_capacity.py): G 38 channels, D 34, z 64; at 1 channel 32x32 G 124,794 / D 76,128 trainable.
 
-``tiny`` learning rates: G 0.001, D 0.004, 10 x the paper recipe's, picked by ``ganbench tune``
-(one grid for every model: x1/x3/x10/x30 of its paper rates, 2 kimg, seed 0, lowest fd_domain2k_test on the
-held-out split; ``ganbench/suites/tune.selection.json``): x1 19.6 / x3 14.2 / x10 13.6 / x30 35.1.
+``tiny`` learning rates: G 0.0003, D 0.0012, 3 x the paper recipe's, picked by ``ganbench tune --profile standard``
+(one grid x0.1-x1000 of its paper rates, each model a window of 5-6 points around its 2-kimg pick; 10 kimg,
+seeds 0 and 1, lowest mean fd_domain2k_test on the held-out split; ``ganbench/suites/tune.selection.json``):
+x1 10.4 / x3 8.4 / x10 10.8 / x30 28.6 / x100 50.9.
 """
 from __future__ import annotations
 
@@ -79,7 +80,7 @@ class SAGAN(GAN):
         "paper": SAGANConfig(z_dim=128, batch_size=64, lr_g=1e-4, lr_d=4e-4, beta1=0.0, beta2=0.9, n_dis=1,
                              loss="hinge"),
         # same mechanisms (SN in G and D, attention at 16x16 in both, TTUR, hinge); capacity-matched widths
-        "tiny": SAGANConfig(z_dim=64, g_ch=38, d_ch=34, batch_size=32, lr_g=1e-3, lr_d=4e-3, beta1=0.0, beta2=0.9,
+        "tiny": SAGANConfig(z_dim=64, g_ch=38, d_ch=34, batch_size=32, lr_g=3e-4, lr_d=1.2e-3, beta1=0.0, beta2=0.9,
                             n_dis=1, loss="hinge"),
     }
     variants = {
