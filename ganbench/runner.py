@@ -106,8 +106,8 @@ def expand_training(suite: Suite, opts: SuiteOptions, results_root: Path) -> lis
             continue
         names = suite.windows.get(e.model) or list(suite.grid)  # a tuning window: some of the grid's points
         points = [resolve_point(e.model, suite.grid[p]) for p in names] or [{}]
-        for variant, point, seed in ((v, p, s) for v in e.variants for p in points
-                                     for s in (opts.seeds if opts.seeds is not None else suite.seeds)):
+        seeds = opts.seeds if opts.seeds is not None else suite.seeds[:e.max_seeds]  # --seeds: exactly those
+        for variant, point, seed in ((v, p, s) for v in e.variants for p in points for s in seeds):
             spec = TrainSpec(
                 model=e.model, preset=opts.preset or suite.preset, variant=variant,
                 dataset=opts.dataset or suite.dataset, data_root=opts.data_root, resolution=suite.resolution,

@@ -1,7 +1,8 @@
 """Suites are data: YAML files in this folder (one per suite), expanded into training runs.
 
 Keys: ``name``, ``description``, ``dataset``, ``preset``, ``kimg``, ``eval_every_kimg``, ``metrics``, ``seeds``,
-``runs`` (a list of ``{model, variants, overrides}``, or ``all`` for every registered model), optional
+``runs`` (a list of ``{model, variants, overrides, max_seeds}``, or ``all`` for every registered model; ``max_seeds: n``
+runs only the first n of the suite's seeds, for arms too costly for all of them), optional
 ``resolution``/``channels``, ``include`` (other suites whose runs are added, e.g. ``ablations``) and ``profiles``
 (named override sets such as ``quick``/``full``; ``default_profile`` picks one). ``grid`` (name -> config overrides)
 runs every entry once per grid point, with the same seeds and budget: the shared tuning grid of ``ganbench tune``.
@@ -30,6 +31,7 @@ class RunEntry:
     variants: tuple[str, ...] = ("default",)
     overrides: tuple[tuple[str, Any], ...] = ()
     presets: tuple[str, ...] = ()  # empty: the suite's preset(s)
+    max_seeds: int | None = None  # only the first n of the suite's (or profile's) seeds
 
 
 TASKS = ("train", "efficiency")
@@ -82,11 +84,16 @@ def _parse(data: dict[str, Any], where: str) -> Suite:
             raise GanbenchError(f"{where}: runs must be a list or 'all'")
         entries = []
         for r in runs:
-            if not isinstance(r, dict) or "model" not in r or set(r) - {"model", "variants", "overrides", "presets"}:
+            if not isinstance(r, dict) or "model" not in r or set(r) - {"model", "variants", "overrides", "presets",
+                                                                         "max_seeds"}:
                 raise GanbenchError(f"{where}: each run needs 'model' (and optional 'variants', 'overrides', "
-                                    f"'presets'): {r!r}")
+                                    f"'presets', 'max_seeds'): {r!r}")
+            n = r.get("max_seeds")
+            if n is not None and (isinstance(n, bool) or not isinstance(n, int) or n < 1):
+                raise GanbenchError(f"{where}: max_seeds must be a positive integer: {r!r}")
             entries.append(RunEntry(r["model"], tuple(r.get("variants", ["default"])),
-                                    tuple(sorted((r.get("overrides") or {}).items())), tuple(r.get("presets", ()))))
+                                    tuple(sorted((r.get("overrides") or {}).items())), tuple(r.get("presets", ())),
+                                    n))
         d["runs"] = tuple(entries)
         if d.get("task", "train") == "train" and any(e.presets for e in entries):
             raise GanbenchError(f"{where}: per-run 'presets' need 'task: efficiency' (a training suite has one preset)")
