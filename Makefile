@@ -9,9 +9,10 @@ run: setup
 	$(BIN)/ganbench report results/convergence --out report/convergence
 	@echo "make run is the quick smoke run (3 seeds x 2 kimg); the reference result is 'make reference' (report/reference/)"
 
-# The reference result (issue #24): every model and every claim arm, 5 seeds x 10 kimg (suite reference, profile
-# standard; 90 runs), the budget table, the claims' verdicts and the report with one sample grid per arm. A GPU run:
-# `make reference DEVICE=cuda WORKERS=4`. `ganbench budget` exits 1 when no budget meets its criteria (printed anyway).
+# The reference result (issue #24): every model and every claim arm, 10 seeds x 10 kimg (the TransGAN ablation arms 5;
+# suite reference, profile standard; 170 runs), the budget table, the claims' verdicts and the report with one sample
+# grid per arm. A GPU run: `make reference DEVICE=cuda WORKERS=4`. `ganbench budget` exits 1 when no budget meets its
+# criteria (printed anyway).
 WORKERS ?= 2
 DEVICE ?= auto
 reference: setup

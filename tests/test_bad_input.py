@@ -350,6 +350,10 @@ def _(tmp, run): return ["run", "--suite", suite(tmp, SMOKE.replace("runs:", "se
 def _(tmp, run): return ["run", "--suite", suite(tmp, SMOKE + "  - {variants: [default]}\n")]
 
 
+@case("suite_bad_max_seeds", "max_seeds must be a positive integer")
+def _(tmp, run): return ["run", "--suite", suite(tmp, SMOKE + "  - {model: dcgan, max_seeds: 0}\n")]
+
+
 @case("suite_includes_itself", "includes itself")
 def _(tmp, run):
     p = tmp / "loop.yaml"

@@ -25,10 +25,12 @@ RATIO = 0.9  # the final fd_domain must be below RATIO x the untrained G's
 KIMG: dict[str, float] = {
     "biggan": 2.0,         # 1k 0.93 [0.47-1.08], 2k 0.45 [0.35-0.51] (at 1k it failed the CI: 26.97 vs 29.43)
     "dcgan": 4.0,          # 2k 0.73 [0.40-0.77], 3k 0.61 [0.24-0.72], 4k 0.44 [0.20-0.50]
-    "lrm_gan": 1.5,        # passed at 1.5k with the new rates (CI, 2026-12-05); LRM_CURVE
+    "lrm_gan": 2.0,        # 1k 0.91 [0.89-0.93], 2k 0.74 [0.55-0.74], 3k 0.30 [0.30-0.41] (1.5k passed once; 2k
+                           # leaves a margin on every seed)
     "p2gan": 2.0,          # rates unchanged by the switch: 59.68 / 54.30 / 44.37 / 48.39 / 39.79 / 27.87 / 21.31
                            # (fd_domain500, every 0.5k): 0.67x at 2k (D warm-up until 1k)
-    "projected_gan": 4.0,  # PROJ_CURVE
+    "projected_gan": 4.0,  # 2k 1.03 [0.27-1.03], 3k 0.66 [0.24-1.03], 4k 0.28 [0.24-0.34] (seeds cross 1 and back
+                           # before 4k: the projected D's warm-up)
     "sagan": 2.0,          # 1k 0.48 [0.35-1.16], 2k 0.29 [0.22-0.45]
     "stylegan2": 3.0,      # 1k 0.89 [0.82-0.92], 2k 0.84 [0.53-0.84], 3k 0.50 [0.32-0.50]
     "transgan": 3.0,       # 2k 0.79 [0.79-1.07], 3k 0.48 [0.48-1.26]: seed 1 stays above 1 until 6k and seed 4 at
