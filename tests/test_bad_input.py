@@ -354,6 +354,10 @@ def _(tmp, run): return ["run", "--suite", suite(tmp, SMOKE + "  - {variants: [d
 def _(tmp, run): return ["run", "--suite", suite(tmp, SMOKE + "  - {model: dcgan, max_seeds: 0}\n")]
 
 
+@case("suite_efficiency_max_seeds", "'max_seeds' needs a training suite")
+def _(tmp, run): return ["run", "--suite", suite(tmp, "name: bad\ntask: efficiency\nruns:\n  - {model: dcgan, max_seeds: 2}\n")]
+
+
 @case("suite_includes_itself", "includes itself")
 def _(tmp, run):
     p = tmp / "loop.yaml"

@@ -95,6 +95,9 @@ def _parse(data: dict[str, Any], where: str) -> Suite:
                                     tuple(sorted((r.get("overrides") or {}).items())), tuple(r.get("presets", ())),
                                     n))
         d["runs"] = tuple(entries)
+        if d.get("task") == "efficiency" and any(e.max_seeds for e in entries):
+            raise GanbenchError(f"{where}: per-run 'max_seeds' needs a training suite (an efficiency suite measures "
+                                f"one seed)")
         if d.get("task", "train") == "train" and any(e.presets for e in entries):
             raise GanbenchError(f"{where}: per-run 'presets' need 'task: efficiency' (a training suite has one preset)")
     grid = d.get("grid", {})
