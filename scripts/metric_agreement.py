@@ -20,7 +20,7 @@ from ganbench.data import load_dataset
 from ganbench.metrics.features import get_extractor
 from ganbench.metrics.frechet import feature_stats, frechet_distance
 from ganbench.metrics.reference import extract_all, reference_stats
-from ganbench.models.base import to_uint8
+from ganbench.images import to_uint8
 from ganbench.training import checkpoint
 from ganbench.training.restore import restore
 

@@ -19,7 +19,7 @@ from torch_fidelity.registry import FEATURE_EXTRACTORS_REGISTRY, register_featur
 from ganbench.data import ImageData, load_dataset
 from ganbench.metrics import Preset, evaluate, get_extractor
 from ganbench.metrics import fmnist_cnn
-from ganbench.models.base import to_float, to_uint8
+from ganbench.images import to_float, to_uint8
 
 N = 1000  # images per side: small, so the check stays fast in CI
 BATCH = 250

@@ -15,7 +15,7 @@ from ganbench.metrics import FEATURES, Preset, evaluate, frechet_distance, get_e
 from ganbench.metrics import fmnist_cnn, inception
 from ganbench.metrics.features import clear_extractors
 from ganbench.metrics.reference import cache_path, load_stats_file, reference_key, reference_stats
-from ganbench.models.base import to_float
+from ganbench.images import to_float
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,8 @@ import pytest
 from ganbench.errors import GanbenchError
 from ganbench.models._lrm import ChannelLRM, SpatialLRM, color_consistency, color_stats
 from ganbench.models._lrm_meta import MetaNet
-from ganbench.models.base import ImageSpec, StepInfo, create_model
+from ganbench.images import ImageSpec
+from ganbench.models.base import StepInfo, create_model
 from ganbench.models.lrm_gan import LRMGAN
 from ganbench.nets import vgg
 

@@ -10,7 +10,8 @@ import torch.nn.functional as F
 
 from ganbench.errors import GanbenchError
 from ganbench.models._transformer import Attention, band_mask, pixel_upsample, relative_position_index
-from ganbench.models.base import ImageSpec, StepInfo, create_model, resolve_config
+from ganbench.images import ImageSpec
+from ganbench.models.base import StepInfo, create_model, resolve_config
 from ganbench.models.transgan import TransGAN
 
 IMG = ImageSpec(channels=3, resolution=32)

@@ -16,7 +16,7 @@ def untrained_samples(n: int, held, seed: int = 0, preset: str = "tiny") -> "dic
     import torch
 
     from ..models import MODELS, create_model
-    from ..models.base import to_uint8
+    from ..images import to_uint8
 
     out = {}
     for name in MODELS.names():

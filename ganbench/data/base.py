@@ -11,7 +11,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from ..errors import GanbenchError
-from ..models.base import ImageSpec
+from ..images import ImageSpec
 from ..registry import Registry
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from torch import Tensor, nn
 
-from ..models.base import to_float
+from ..images import to_float
 from ..nets import efficientnet
 from .features import Extractor, register_extractor
 

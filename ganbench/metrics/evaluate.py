@@ -16,7 +16,7 @@ from torch import Tensor
 
 from ..data import ImageData, load_dataset
 from ..errors import GanbenchError
-from ..models.base import to_uint8
+from ..images import to_uint8
 from .features import Extractor, get_extractor
 from .frechet import Moments, frechet_distance
 from .inception_score import inception_score

@@ -1,7 +1,7 @@
 """Feature extractors: one registry ``FEATURES`` of frozen networks that map images to feature arrays.
 
 Input convention (every extractor): **uint8 images [N, C, H, W], C = 1 or 3**, on any device. Generated images
-(float in [-1, 1]) are quantised to uint8 first (``ganbench.models.base.to_uint8``), exactly as if they had been saved
+(float in [-1, 1]) are quantised to uint8 first (``ganbench.images.to_uint8``), exactly as if they had been saved
 as PNG, so real and generated images take the same path. Each extractor converts channels and resolution itself.
 
 Output: a dict of float32 CPU tensors, e.g. ``{"pool": [N, D], "logits": [N, K]}``. ``fd_layer`` feeds FD, KID and

@@ -17,17 +17,9 @@ from .. import rand
 from ..augment import diff_augment
 from ..config import GANConfig, replace
 from ..errors import GanbenchError
+from ..images import ImageSpec, to_float
 from ..losses import LOSSES, gradient_penalty, r1_penalty
 from ..registry import Registry, unknown
-
-
-@dataclass(frozen=True)
-class ImageSpec:
-    """What the data looks like: channels and square resolution; ``num_classes`` 0 when unlabelled."""
-
-    channels: int = 3
-    resolution: int = 32
-    num_classes: int = 0
 
 
 @dataclass(frozen=True)
@@ -167,16 +159,6 @@ class GAN(nn.Module):
         return next(self.parameters()).device
 
 
-def to_float(images: Tensor) -> Tensor:
-    """uint8 [0, 255] -> float [-1, 1]."""
-    return images.float().mul_(2 / 255).sub_(1)
-
-
-def to_uint8(images: Tensor) -> Tensor:
-    """float [-1, 1] -> uint8 [0, 255] (round to nearest, like torchvision's save_image)."""
-    return images.add(1).mul_(127.5).add_(0.5).clamp_(0, 255).to(torch.uint8)
-
-
 class _ModelRegistry(Registry[type[GAN]]):
     def _load(self) -> None:
         from . import _load_all  # noqa: F401  (imports every model module once)
@@ -249,4 +231,4 @@ def init_weights(module: nn.Module, kind: str = "normal", std: float = 0.02) -> 
 
 
 __all__ = ["GAN", "GANConfig", "ImageSpec", "PaperRef", "StepInfo", "MODELS", "register_model", "create_model",
-           "resolve_config", "to_float", "to_uint8", "ema_beta", "init_weights"]
+           "resolve_config", "ema_beta", "init_weights"]

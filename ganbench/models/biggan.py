@@ -39,7 +39,8 @@ import torch
 from torch import Tensor, nn
 
 from ..errors import GanbenchError
-from .base import GAN, GANConfig, ImageSpec, PaperRef, StepInfo, register_model
+from ..images import ImageSpec
+from .base import GAN, GANConfig, PaperRef, StepInfo, register_model
 from ._resnet_gan import BN_EPS, GBlock, ResNetDiscriminator, check_resolution, ortho_init
 from .layers import SelfAttention, snconv, snlinear
 

@@ -22,7 +22,8 @@ from dataclasses import dataclass
 
 from torch import Tensor, nn
 
-from .base import GAN, GANConfig, ImageSpec, PaperRef, init_weights, register_model
+from ..images import ImageSpec
+from .base import GAN, GANConfig, PaperRef, init_weights, register_model
 
 
 @dataclass(frozen=True)

@@ -52,7 +52,8 @@ from torch import Tensor, nn
 from ..errors import GanbenchError
 from ._lrm import GLU, ResBlock, attention_block, color_consistency, conv3x3, joint_block, up_block
 from ._lrm_meta import NETS, MetaNet
-from .base import GAN, GANConfig, ImageSpec, PaperRef, StepInfo, init_weights, register_model
+from ..images import ImageSpec
+from .base import GAN, GANConfig, PaperRef, StepInfo, init_weights, register_model
 
 ATTN = ("lrm", "residual", "sa", "none")
 

@@ -76,7 +76,8 @@ from torch import Tensor, nn
 
 from .. import rand
 from ..errors import GanbenchError
-from .base import GAN, GANConfig, ImageSpec, PaperRef, StepInfo, init_weights, register_model
+from ..images import ImageSpec
+from .base import GAN, GANConfig, PaperRef, StepInfo, init_weights, register_model
 from .layers import snconv, snlinear
 
 

@@ -55,7 +55,8 @@ from ..config import GANConfig
 from ..errors import GanbenchError
 from ..nets.resample import AdaptiveAvgPool2d
 from ._projector import PROJECTIONS, ProjectedDiscriminator
-from .base import GAN, ImageSpec, PaperRef, register_model
+from ..images import ImageSpec
+from .base import GAN, PaperRef, register_model
 from .layers import sn, snconv
 
 NFC_MULT = {4: 16, 8: 8, 16: 4, 32: 2, 64: 2, 128: 1, 256: 0.5}  # official FastGAN width table (x ngf)

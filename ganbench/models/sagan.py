@@ -33,7 +33,8 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
-from .base import GAN, GANConfig, ImageSpec, PaperRef, register_model
+from ..images import ImageSpec
+from .base import GAN, GANConfig, PaperRef, register_model
 from ._resnet_gan import BN_EPS, GBlock, ResNetDiscriminator, check_resolution, one_hot, ortho_init
 from .layers import SelfAttention, snconv, snlinear
 

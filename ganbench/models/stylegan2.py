@@ -40,7 +40,8 @@ from torch import Tensor, nn
 
 from .. import rand
 from ..errors import GanbenchError
-from .base import GAN, GANConfig, ImageSpec, PaperRef, StepInfo, register_model
+from ..images import ImageSpec
+from .base import GAN, GANConfig, PaperRef, StepInfo, register_model
 from ._stylegan2_ops import (EqualConv2d, EqualLinear, fir_filter, lrelu, minibatch_std, modulated_conv2d,
                              normalize_2nd_moment, upsample2d)
 

@@ -53,7 +53,8 @@ from torch import Tensor, nn
 from ..augment import POLICIES, parse_policy
 from ..errors import GanbenchError
 from ._transformer import Attention, Block, pixel_upsample
-from .base import GAN, GANConfig, ImageSpec, PaperRef, StepInfo, register_model
+from ..images import ImageSpec
+from .base import GAN, GANConfig, PaperRef, StepInfo, register_model
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,8 @@ import torch
 from .. import rand, results
 from ..data import ImageData
 from ..io import atomic_write
-from ..models.base import GAN, StepInfo, ema_beta, to_float
+from ..images import to_float
+from ..models.base import GAN, StepInfo, ema_beta
 from ..provenance import device_name
 from . import checkpoint
 from .progress import make_progress

@@ -6,7 +6,8 @@ import copy
 import torch
 
 from ..errors import GanbenchError
-from ..models.base import GAN, ImageSpec
+from ..images import ImageSpec
+from ..models.base import GAN
 
 
 def check_output_shape(model: GAN, img: ImageSpec, reference: torch.Tensor | None = None) -> None:
