@@ -5,11 +5,11 @@ line, so that a killed run keeps what it measured):
 
 1. ``env``: device, torch, dataset.
 2. ``matmul``: the card's measured square-matmul rate in bf16, fp32 (IEEE) and TF32 (best of repeated n^3 products).
-3. ``train``: every model's paper preset in bf16 through the trainer's hot path (``step_profile.make_loop``): img/s,
+3. ``train``: every model's paper preset in bf16 through the trainer's hot path (``throughput.make_loop``): img/s,
    FLOPs per iteration (FlopCounterMode, fwd + bwd of G and D) and the achieved FLOP/s as a fraction of the measured
    bf16 matmul rate (issue goal: >= 0.25).
 4. ``it``: IT, seconds to generate 100 images per model paper preset, fp32 and bf16, median of 10 CUDA-event-timed
-   calls (``ganbench.metrics.efficiency``).
+   calls (``ganbench.efficiency.measure``).
 5. ``suite``: ``ganbench run --suite convergence --kimg 10 --eval-every 2 --workers N`` into a temporary folder, wall
    time against the issue's baseline of 145 s (goal: 5x faster), for each N of ``--workers``.
 6. ``train_compiled``: stage 3 again with ``compile_mode`` (default reduce-overhead: CUDA graphs), each model in a
@@ -78,7 +78,7 @@ def dataset_name(smoke: bool) -> str:
 
 
 def matmul_rates(device: str, n: int, seconds: float) -> dict[str, float]:
-    from ganbench.training.step_profile import matmul_gflops
+    from ganbench.training.throughput import matmul_gflops
 
     old = torch.backends.cuda.matmul.fp32_precision if device.startswith("cuda") else None
     out = {"bf16_gflop_per_s": matmul_gflops(device, n, seconds, torch.bfloat16)}
@@ -96,7 +96,7 @@ def measure_train(model: str, preset: str, device: str, ds: str, overrides: dict
                   warmup: int, min_iters: int, count_flops: bool = True) -> dict[str, Any]:
     """img/s of the trainer's iteration (timed over >= ``seconds`` and >= ``min_iters`` iterations after
     ``warmup``), and FLOPs per iteration."""
-    from ganbench.training.step_profile import images_per_iteration, iteration_flops, make_loop
+    from ganbench.training.throughput import images_per_iteration, iteration_flops, make_loop
 
     t_build = time.perf_counter()
     loop = make_loop(model, preset, dataset=ds, device=device, overrides=overrides, seed=0)
@@ -144,7 +144,7 @@ def with_rate(r: dict[str, Any], gflop_per_iter: float | None, bf16_rate: float)
 
 
 def measure_it(model: str, preset: str, device: str, n_images: int, repeats: int) -> dict[str, Any]:
-    from ganbench.metrics.efficiency import efficiency
+    from ganbench.efficiency.measure import efficiency
     from ganbench.models import ImageSpec, create_model
 
     m = create_model(model, preset, "default", ImageSpec(3, 32, 0))

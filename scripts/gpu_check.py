@@ -20,11 +20,11 @@ from pathlib import Path
 import torch
 
 from ganbench.data import load_dataset
-from ganbench.metrics.efficiency import efficiency
+from ganbench.efficiency.measure import efficiency
 from ganbench.models import MODELS
 from ganbench.models.base import StepInfo
 from ganbench.training.checkpoint import list_checkpoints, load
-from ganbench.training.step_profile import images_per_iteration, make_loop
+from ganbench.training.throughput import images_per_iteration, make_loop
 
 
 def dataset_name() -> str:

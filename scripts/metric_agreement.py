@@ -22,7 +22,7 @@ from ganbench.metrics.frechet import feature_stats, frechet_distance
 from ganbench.metrics.reference import extract_all, reference_stats
 from ganbench.images import to_uint8
 from ganbench.training import checkpoint
-from ganbench.training.restore import restore
+from ganbench.training.checkpoint import restore
 
 EXTRACTORS = ("fmnist-cnn", "effnet-lite0")
 

@@ -26,7 +26,7 @@ from torch.utils._python_dispatch import TorchDispatchMode
 
 from ganbench.losses import gradient_penalty
 from ganbench.provenance import device_name
-from ganbench.training.step_profile import images_per_iteration, make_loop
+from ganbench.training.throughput import images_per_iteration, make_loop
 
 
 def timed(fn, reps: int) -> float:

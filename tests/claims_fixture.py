@@ -29,7 +29,7 @@ def write_run(root: Path, suite: str, model: str, variant: str, seed: int, image
     rows = [{"run": run, "suite": suite, "model": model, "variant": variant, "preset": "tiny",
              "dataset": "fashion-mnist", "resolution": 32, "channels": 1, "seed": seed, "images_seen": i,
              "wall_s": i / 100, "value": v, "device": "cpu: Test CPU", **FD} for i, v in zip(images, values)]
-    results.write_rows(d / "metrics.csv", rows)
+    results.write_records(d / "metrics.csv", rows)
     if sample:
         from PIL import Image
         (d / "samples").mkdir()

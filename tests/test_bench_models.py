@@ -13,7 +13,7 @@ import torch
 
 from ganbench.attention import double_backward
 from ganbench.models import MODELS
-from ganbench.training.step_profile import make_loop
+from ganbench.training.throughput import make_loop
 
 ATTENTION_MODELS = ("sagan", "biggan", "lrm_gan", "transgan")
 

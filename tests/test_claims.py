@@ -10,7 +10,8 @@ import yaml
 from scipy import stats
 
 from claims_fixture import write_run
-from ganbench import claims as C
+from ganbench.analysis import claims as C
+from ganbench.analysis import inference as I
 from ganbench.errors import GanbenchError
 
 IMAGES = [0, 1000, 2000, 3000, 4000]
@@ -75,8 +76,8 @@ def test_verdicts_on_known_answers(tree):
 
 
 def _group(root):
-    from ganbench.report.groups import groups
-    from ganbench.report.load import load
+    from ganbench.analysis.groups import groups
+    from ganbench.results import load
     return groups(load(root))[0]
 
 
@@ -96,14 +97,14 @@ def test_holm_over_all_claims_by_hand(tree):
 def test_paired_and_welch_match_scipy():
     rng = np.random.default_rng(3)
     a, b = rng.normal(10, 2, 6), rng.normal(11, 2, 6)
-    t = C.paired_test(a, b)
+    t = I.paired_test(a, b)
     assert t.p == pytest.approx(stats.ttest_rel(a, b).pvalue)
     d = a - b
     half = stats.t.ppf(0.975, 5) * d.std(ddof=1) / math.sqrt(6)
     assert t.ci == pytest.approx((d.mean() - half, d.mean() + half))
     assert t.mde == pytest.approx((stats.t.ppf(0.975, 5) + stats.t.ppf(0.8, 5)) * d.std(ddof=1) / math.sqrt(6))
     assert t.boot_ci[0] < d.mean() < t.boot_ci[1]
-    w = C.welch_test(a, b[:4])
+    w = I.welch_test(a, b[:4])
     assert w.p == pytest.approx(stats.ttest_ind(a, b[:4], equal_var=False).pvalue)
     assert w.diff == pytest.approx(a.mean() - b[:4].mean())
 
@@ -111,7 +112,7 @@ def test_paired_and_welch_match_scipy():
 def test_mde_has_the_planned_power():
     """A true difference equal to the MDE is detected about 80% of the time (simulation, two-sample t)."""
     n, sd = 5, 2.0
-    mde = C.mde_two_sample(sd, n)
+    mde = I.mde_two_sample(sd, n)
     rng = np.random.default_rng(0)
     hits = np.mean([stats.ttest_ind(rng.normal(0, sd, n), rng.normal(mde, sd, n)).pvalue < 0.05
                     for _ in range(4000)])
@@ -186,13 +187,13 @@ def test_duplicate_ids_and_bad_yaml(tmp_path):
 
 def test_no_spread_uses_exact_permutation_tests():
     """Constant differences have an infinite t statistic: the exact tests give 2/2^n (paired) and 2/C(n, k)."""
-    t = C.paired_test([10.0, 11, 12, 13, 14], [14.0, 15, 16, 17, 18])
+    t = I.paired_test([10.0, 11, 12, 13, 14], [14.0, 15, 16, 17, 18])
     assert t.p == pytest.approx(2 / 2 ** 5)  # 0.0625: five seeds cannot reach 0.05 on signs alone
-    w = C.welch_test([1000.0] * 5, [3000.0] * 5)
+    w = I.welch_test([1000.0] * 5, [3000.0] * 5)
     assert w.p == pytest.approx(2 / math.comb(10, 5))
-    assert C.paired_test([1.0, 2, 3], [1.0, 2, 3]).p == 1.0
+    assert I.paired_test([1.0, 2, 3], [1.0, 2, 3]).p == 1.0
     rng = np.random.default_rng(5)
     d = rng.normal(1, 1, 6)
-    assert C.sign_flip_p(d) == pytest.approx(np.mean([abs((s * d).mean()) >= abs(d.mean()) - 1e-12 for s in
+    assert I.sign_flip_p(d) == pytest.approx(np.mean([abs((s * d).mean()) >= abs(d.mean()) - 1e-12 for s in
                                                       (np.array(x) for x in __import__("itertools").product(
                                                           (1, -1), repeat=6))]))

@@ -84,7 +84,7 @@ def test_float_overrides_in_exponent_form():
 
 
 def test_profile_several_models_in_interleaved_rounds(cli):
-    p = cli("profile", "--model", "biggan,dcgan", "--iters", "1", "--rounds", "2", "--json")
+    p = cli("throughput", "--model", "biggan,dcgan", "--iters", "1", "--rounds", "2", "--json")
     assert p.returncode == 0, p.stderr
     rows = {r["model"]: r for r in json.loads(p.stdout.strip().splitlines()[-1])}
     assert set(rows) == {"biggan", "dcgan"}
@@ -101,7 +101,7 @@ def test_profile_several_models_in_interleaved_rounds(cli):
         assert r["ceiling_img_per_s"] == pytest.approx(r["img_per_s"] / r["fraction_of_matmul"])
         assert r["goal_needs_fraction"] == pytest.approx(0.25 * rows["dcgan"]["img_per_s"] / r["ceiling_img_per_s"])
         assert r["ceiling_vs_reference"] == pytest.approx(r["ceiling_img_per_s"] / rows["dcgan"]["img_per_s"])
-    table = cli("profile", "--model", "biggan,dcgan", "--iters", "1", "--rounds", "1")
+    table = cli("throughput", "--model", "biggan,dcgan", "--iters", "1", "--rounds", "1")
     assert table.returncode == 0 and "vs dcgan" in table.stdout and "0.25x needs" in table.stdout, table.stderr
     assert "fashion-mnist at 32px, seed 0" in table.stdout
-    assert "unknown model" in one_line_error(cli("profile", "--model", "dcgan,nope", "--iters", "1")).lower()
+    assert "unknown model" in one_line_error(cli("throughput", "--model", "dcgan,nope", "--iters", "1")).lower()

@@ -8,7 +8,7 @@ import torch
 
 from ganbench.models import MODELS
 from ganbench.training.run_options import has_spectral_norm
-from ganbench.training.step_profile import make_loop
+from ganbench.training.throughput import make_loop
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 

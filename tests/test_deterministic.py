@@ -58,7 +58,7 @@ def test_cli_flag_is_recorded(tmp_path, cli):
 
 
 def test_suite_flag_reaches_every_run():
-    from ganbench.runner import SuiteOptions, expand
+    from ganbench.suites import SuiteOptions, expand
 
     on = expand("smoke", SuiteOptions(seeds=(0,), deterministic=True))
     off = expand("smoke", SuiteOptions(seeds=(0,)))

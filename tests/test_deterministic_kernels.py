@@ -10,7 +10,7 @@ from torch.utils._python_dispatch import TorchDispatchMode
 
 from ganbench.models import MODELS
 from ganbench.nets.resample import adaptive_avg_pool, bilinear
-from ganbench.training.step_profile import make_loop
+from ganbench.training.throughput import make_loop
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 

@@ -18,11 +18,11 @@ import functools
 import pytest
 import torch
 
-from ganbench.metrics.efficiency import efficiency
+from ganbench.efficiency.measure import efficiency
 from ganbench.metrics.presets import PRESETS, Preset
 from ganbench.models import MODELS
 from ganbench.training import TrainSpec, train
-from ganbench.training.restore import restore
+from ganbench.training.checkpoint import restore
 
 ELSEWHERE = torch.device("meta")  # where every generator says it lives; no tensor in these tests is there
 FD, KID = "fd_domain_devcheck_train", "kid_domain_devcheck_train"

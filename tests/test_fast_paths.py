@@ -180,7 +180,7 @@ def test_chunked_attention_over_several_chunks_matches_explicit(shared_bias, mon
 
 
 def test_fused_attention_flops_are_counted_on_the_cpu():
-    """FlopCounterMode has no formula of its own for SDPA's CPU kernel (it counted 0, so `ganbench profile`
+    """FlopCounterMode has no formula of its own for SDPA's CPU kernel (it counted 0, so `ganbench throughput`
     under-counted every attention model); ganbench registers torch's SDPA formulas for it. The forward counts what the
     explicit form's two matmuls count; the backward recomputes q k^T (5 matmuls against the explicit 4)."""
     from torch.utils.flop_counter import FlopCounterMode

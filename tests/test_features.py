@@ -227,7 +227,7 @@ def test_inception_loading_path_with_random_weights(random_inception_file, monke
 def test_efficiency_counts_generator_flops():
     from torch import nn
 
-    from ganbench.metrics.efficiency import efficiency
+    from ganbench.efficiency.measure import efficiency
     from ganbench.models import ImageSpec, create_model
 
     model = create_model("dcgan", "tiny", img=ImageSpec(1, 32, 0))

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from ganbench.metrics.efficiency import efficiency
+from ganbench.efficiency.measure import efficiency
 from ganbench.models import MODELS, create_model
-from ganbench.training.step_profile import make_loop
+from ganbench.training.throughput import make_loop
 
 SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "gpu_check.py"
 

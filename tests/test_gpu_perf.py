@@ -18,7 +18,7 @@ import yaml
 
 import ganbench.training.loop as loop_mod
 import ganbench.training.run_options as ro
-import ganbench.training.trainer as trainer_mod
+from ganbench.training.loop import TrainingLoop
 from ganbench import results
 from ganbench.errors import GanbenchError
 from ganbench.models.base import GAN, resolve_config
@@ -54,7 +54,7 @@ class _SyncCounter:
         sync = loop_mod.sync
         monkeypatch.setattr(loop_mod, "sync", lambda device: (self._count(), sync(device))[1])
         for name in ("evaluate", "save_checkpoint", "exploding", "diverged"):
-            monkeypatch.setattr(trainer_mod._Loop, name, self._pause(getattr(trainer_mod._Loop, name)))
+            monkeypatch.setattr(TrainingLoop, name, self._pause(getattr(TrainingLoop, name)))
 
     def _count(self) -> None:
         if self.active:
@@ -131,9 +131,9 @@ def test_nan_is_never_checkpointed(tmp_path, monkeypatch):
 @pytest.mark.parametrize("segment_clock", [True, False], ids=["cuda-clock", "cpu-clock"])
 def test_wall_s_counts_training_not_evaluation(tmp_path, monkeypatch, segment_clock):
     monkeypatch.setattr(loop_mod, "_times_by_segment", lambda device: segment_clock)
-    step, evaluate = trainer_mod._Loop.iteration, trainer_mod._Loop.evaluate
-    monkeypatch.setattr(trainer_mod._Loop, "iteration", lambda self: (time.sleep(0.01), step(self))[1])
-    monkeypatch.setattr(trainer_mod._Loop, "evaluate", lambda self, *a: (time.sleep(0.4), evaluate(self, *a))[1])
+    step, evaluate = TrainingLoop.iteration, TrainingLoop.evaluate
+    monkeypatch.setattr(TrainingLoop, "iteration", lambda self: (time.sleep(0.01), step(self))[1])
+    monkeypatch.setattr(TrainingLoop, "evaluate", lambda self, *a: (time.sleep(0.4), evaluate(self, *a))[1])
     t0 = time.perf_counter()
     r = train(_spec(tmp_path, kimg=0.032, eval_every_kimg=0.016), progress=False)  # 8 steps, 3 evaluations
     elapsed = time.perf_counter() - t0
@@ -179,7 +179,7 @@ def test_graph_mode_forward_returns_clones(monkeypatch):
 
 
 def test_mark_step_once_per_iteration_in_graph_modes(monkeypatch):
-    from ganbench.training.step_profile import make_loop
+    from ganbench.training.throughput import make_loop
 
     calls = []
     monkeypatch.setattr(loop_mod, "mark_step", lambda: calls.append(1))
@@ -210,7 +210,7 @@ def test_reduce_overhead_trains_on_cpu(cli, tmp_path):
 
 # ---- inference time ---------------------------------------------------------------------------------------------
 def test_efficiency_times_fp32_and_bf16_as_medians(monkeypatch):
-    import ganbench.metrics.efficiency as eff
+    import ganbench.efficiency.measure as eff
     from ganbench.models import ImageSpec, create_model
 
     model = create_model("dcgan", "tiny", img=ImageSpec(1, 32, 0))
@@ -227,9 +227,9 @@ def test_efficiency_times_fp32_and_bf16_as_medians(monkeypatch):
 
 
 def test_efficiency_suite_rows_carry_bf16_it(tmp_path, monkeypatch):
-    from ganbench.efficiency_suite import EfficiencySpec, run_efficiency
+    from ganbench.efficiency import EfficiencySpec, run_efficiency
 
-    monkeypatch.setattr("ganbench.metrics.efficiency.DEFAULT_REPEATS", {"cpu": 2, "cuda": 10})
+    monkeypatch.setattr("ganbench.efficiency.measure.DEFAULT_REPEATS", {"cpu": 2, "cuda": 10})
     r = run_efficiency(EfficiencySpec(model="dcgan", preset="tiny", n_images=4, device="cpu",
                                       out_dir=str(tmp_path / "e")))
     vals = {row["metric"]: row for row in r.rows}

@@ -15,8 +15,8 @@ def test_no_module_over_400_lines():
 
 
 def test_each_kind_of_suite_has_its_own_expander(tmp_path):
-    from ganbench.efficiency_suite import EfficiencySpec
-    from ganbench.runner import EXPANDERS, SuiteOptions, expand
+    from ganbench.efficiency import EfficiencySpec
+    from ganbench.suites import EXPANDERS, SuiteOptions, expand
     from ganbench.suites import TASKS
     from ganbench.training import TrainSpec
 

@@ -7,7 +7,7 @@ import json
 import pytest
 import torch
 
-from ganbench.metrics import validation as V
+from ganbench.analysis import ladder as V
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 
@@ -88,7 +88,7 @@ def _suite_extractors() -> set[str]:
 @pytest.mark.parametrize("extractor", sorted(_suite_extractors()))
 def test_shipped_suite_extractors_pass_the_ladder(extractor):
     """The ladder on the real data, recomputed here: PASS, and equal to the recorded verdict reports cite."""
-    from ganbench.cli.validate import ladder_for
+    from ganbench.analysis.ladder import ladder_for
 
     lad = ladder_for(extractor)
     assert lad.passed, V.Ladder.to_json(lad)

@@ -6,13 +6,14 @@ import torch
 
 from ganbench.models.base import GAN
 from ganbench.training import TrainSpec, train
-from ganbench.training import trainer as trainer_mod
+from ganbench.training.loop import TrainingLoop
+from ganbench.training.trainer import paired_seed
 
 
 def _first_draws(tmp_path, monkeypatch, name: str, variant: str, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
     """(first training latent batch, first real batch) of a one-iteration SAGAN run."""
     seen: dict[str, torch.Tensor] = {}
-    sample_z, batch = GAN.sample_z, trainer_mod._Loop.batch
+    sample_z, batch = GAN.sample_z, TrainingLoop.batch
 
     def spy_z(self, n, generator=None, device=None):
         z = sample_z(self, n, generator, device)
@@ -26,7 +27,7 @@ def _first_draws(tmp_path, monkeypatch, name: str, variant: str, seed: int) -> t
         return real, y
 
     monkeypatch.setattr(GAN, "sample_z", spy_z)
-    monkeypatch.setattr(trainer_mod._Loop, "batch", spy_batch)
+    monkeypatch.setattr(TrainingLoop, "batch", spy_batch)
     spec = TrainSpec(model="sagan", variant=variant, dataset="synthetic", kimg=0.016, eval_every_kimg=0.016,
                      metrics=(), seed=seed, overrides={"batch_size": 16, "n_dis": 1}, device="cpu",
                      out_dir=str(tmp_path / name))
@@ -47,4 +48,4 @@ def test_variants_share_latents_and_data_order(tmp_path, monkeypatch):
 
 
 def test_paired_seed_depends_on_the_seed_only():
-    assert trainer_mod.paired_seed(3) == trainer_mod.paired_seed(3) != trainer_mod.paired_seed(4)
+    assert paired_seed(3) == paired_seed(3) != paired_seed(4)

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from ganbench.models import MODELS
-from ganbench.training.step_profile import make_loop
+from ganbench.training.throughput import make_loop
 
 PRECISIONS = ("fp32", "bf16", "fp16")
 # P2GAN's tiny preset starts with a D-only warm-up (G gets no gradient); the second case steps G too

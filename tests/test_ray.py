@@ -16,7 +16,7 @@ import torch
 from ganbench import results
 from ganbench.executors import Outcome, execute_local
 from ganbench.executors import ray_executor
-from ganbench.runner import SuiteOptions, expand
+from ganbench.suites import SuiteOptions, expand
 from ganbench.training.checkpoint import list_checkpoints, load
 
 try:

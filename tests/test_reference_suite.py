@@ -3,9 +3,9 @@
 suite's standard profile is the same budget."""
 from __future__ import annotations
 
-from ganbench.claims import load_claims
+from ganbench.analysis.claims import load_claims
 from ganbench.models.base import MODELS
-from ganbench.runner import SuiteOptions, apply_profile, expand
+from ganbench.suites import SuiteOptions, apply_profile, expand
 from ganbench.suites import load_suite
 
 

@@ -98,7 +98,7 @@ def test_planted_regression_fails(made, monkeypatch):
 
 
 def _values(root: Path):
-    from ganbench.runner import expand
+    from ganbench.suites import expand
 
     specs = expand(str(root.parent / "regress-test.yaml"), results_root=root)
     return regress.measured(specs)
@@ -224,7 +224,7 @@ def test_parse_tolerances():
 def test_committed_ci_baseline_matches_suite_and_rule():
     """baselines/ci-quick.json: made from the ci-quick suite as it is now (means over its seeds), tolerances from the
     spread seeds as stated, the untrained G never gated, every gated tolerance at most MAX_GAIN of its gain."""
-    from ganbench.runner import expand
+    from ganbench.suites import expand
 
     b = regress.load_baseline(ROOT / "baselines" / "ci-quick.json")
     assert b["suite"] == "ci-quick" and b["gate"] == regress.GATE and "--update" in b["regenerate"]

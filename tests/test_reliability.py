@@ -21,10 +21,10 @@ from PIL import Image
 from ganbench import results
 from ganbench.executors import Outcome, RetryPolicy, base, execute_local
 from ganbench.io import exclusive_lock
-from ganbench.runner import SuiteOptions, expand
+from ganbench.suites import SuiteOptions, expand
 from ganbench.training import TrainSpec, train
 from ganbench.training.checkpoint import PATTERN, list_checkpoints, load
-from ganbench.training.trainer import RunBusy
+from ganbench.results import RunBusy
 
 # 17 checkpoints: enough for six kills that each skip at most two, however fast the machine
 TINY = ["train", "--model", "dcgan", "--preset", "tiny", "--kimg", "2", "--eval-every", "0.125", "--metrics", "",
@@ -196,15 +196,15 @@ def test_retry_policy_sequential(tmp_path, monkeypatch):
 
 
 def test_unexpected_error_is_reported_and_suite_continues(tmp_path, monkeypatch):
-    from ganbench.training import trainer
-    original = trainer._Loop.iteration
+    from ganbench.training.loop import TrainingLoop
+    original = TrainingLoop.iteration
 
     def broken(self):
         if self.spec.seed == 9:
             raise RuntimeError("simulated bug")
         return original(self)
 
-    monkeypatch.setattr(trainer._Loop, "iteration", broken)
+    monkeypatch.setattr(TrainingLoop, "iteration", broken)
     specs = expand(suite_file(tmp_path, "  - {model: dcgan, overrides: {batch_size: 16}}\n"),
                    SuiteOptions(seeds=(9, 10), device="cpu"), tmp_path / "r")
     bad, good = execute_local(specs, progress=False, policy=RetryPolicy(retries=1))

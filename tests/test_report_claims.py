@@ -8,11 +8,13 @@ import numpy as np
 import pytest
 
 from claims_fixture import write_run
-from ganbench import claims as C
+from ganbench.analysis import claims as C
+from ganbench.analysis import inference as I
 from ganbench.report import build_report
-from ganbench.report.groups import groups
-from ganbench.report.load import load
-from ganbench.report.power import budget_rows, choose, pooled_sd, rank_groups
+from ganbench.analysis.groups import groups
+from ganbench.results import load
+from ganbench.analysis.budget import budget_rows, choose, pooled_sd
+from ganbench.analysis.ranking import rank_groups
 
 IMAGES = [0, 1000, 2000, 3000, 4000]
 
@@ -53,7 +55,7 @@ def test_budget_is_the_smallest_with_three_groups(tree):
     pick = choose(rows)
     assert pick is not None and pick.images == min(r.images for r in rows if r.n_groups >= 3)
     # a separation that dissolves at a later evaluation does not count: the pick is where it holds from then on
-    from ganbench.report.power import BudgetRow
+    from ganbench.analysis.budget import BudgetRow
     flicker = [BudgetRow(1000.0 * k, 5, 1.0, 1.0, [["a"], ["b"], ["c"]] if k in (1, 3, 4) else [["a", "b", "c"]])
                for k in (1, 2, 3, 4)]
     assert choose(flicker).images == 3000
@@ -62,7 +64,7 @@ def test_budget_is_the_smallest_with_three_groups(tree):
     rows_at = g.rows[(g.rows["images_seen"] == 4000) & (g.rows["variant"] == "default")]
     var = rows_at.groupby("model")["value"].var(ddof=1)
     assert rows[-1].sd == pytest.approx(float(np.sqrt(var.mean())))
-    assert rows[-1].mde == pytest.approx(C.mde_two_sample(float(np.sqrt(var.mean())), 5))
+    assert rows[-1].mde == pytest.approx(I.mde_two_sample(float(np.sqrt(var.mean())), 5))
 
 
 def test_report_has_claims_power_and_one_grid_per_arm(tree, tmp_path):

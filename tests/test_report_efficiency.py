@@ -8,10 +8,11 @@ import pandas as pd
 import pytest
 
 from ganbench import results
-from ganbench.efficiency_suite import EfficiencySpec
+from ganbench.efficiency import EfficiencySpec
 from ganbench.errors import GanbenchError
 from ganbench.models import MODELS, ImageSpec, create_model
-from ganbench.runner import SuiteOptions, execute_local, expand
+from ganbench.suites import SuiteOptions, expand
+from ganbench.executors import execute_local
 from ganbench.suites import load_suite
 
 SUITE = """name: eff-test
@@ -69,7 +70,7 @@ def test_measures_writes_tidy_rows_and_resumes(tmp_path, monkeypatch):
     assert f[("bn_no_posterior", "flops_per_image")] < f[("default", "flops_per_image")]
 
     # resume: complete measurements are read back, never measured again
-    import ganbench.metrics.efficiency as eff
+    import ganbench.efficiency.measure as eff
     csv = Path(specs[0].out_dir) / "metrics.csv"
     before = csv.stat().st_mtime_ns
     monkeypatch.setattr(eff, "efficiency", lambda *a, **k: pytest.fail("measured again"))

@@ -47,7 +47,7 @@ def _run(root: Path, suite: str, model: str, variant: str, seed: int, curves: di
                          "dataset": "fashion-mnist", "resolution": 32, "channels": 1, "seed": seed,
                          "images_seen": img, "wall_s": w, "value": v, "device": DEVICE, **dict(meta)})
     if rows:
-        results.write_rows(d / "metrics.csv", rows)
+        results.write_records(d / "metrics.csv", rows)
         n = max(len(v) for v in curves.values())
         _png(d / "samples" / f"{IMAGES[n - 1]:09d}.png", 40 + 10 * seed)
     last = IMAGES[max((len(v) for v in curves.values()), default=1) - 1]
@@ -69,7 +69,7 @@ def _eff(root: Path, model: str, preset: str, variant: str, values: dict) -> Non
              "split": "-", "resolution": 32, "channels": 3, "seed": 0, "images_seen": 0, "wall_s": 1.0,
              "metric": k, "value": v, "extractor": "-", "n_samples": 100 if k == "it100_s" else None,
              "preset_name": "efficiency", "device": DEVICE} for k, v in values.items()]
-    results.write_rows(d / "metrics.csv", rows)
+    results.write_records(d / "metrics.csv", rows)
     (d / "status.json").write_text(json.dumps({"status": "complete", "images_seen": 0, "wall_s": 1.0}))
 
 
@@ -164,7 +164,7 @@ def write_published(path: Path) -> Path:
 def claims() -> list:
     """Fixed claims for the golden report (it must not depend on the committed ganbench/claims.yaml): a paired one
     with one seed, an unpaired images-to-threshold one with two seeds per arm, and one whose arms were not run."""
-    from ganbench.claims import Arm, Claim
+    from ganbench.analysis.claims import Arm, Claim
     fd = "fd_domain2k_train"
     return [Claim("lrm-meta", "Meta-data helps.", "a paper, Table 3", Arm("lrm_gan"), Arm("lrm_gan", "no_meta"), fd),
             Claim("pg-faster", "Projected GAN converges faster than DCGAN.", "a paper, Fig. 1", Arm("projected_gan"),

@@ -12,7 +12,8 @@ import yaml
 from test_report_fixture import FD, _eff, _effv, _run, write_published
 
 from ganbench.report import build_report
-from ganbench.report.stats import holm, rank
+from ganbench.analysis.inference import holm
+from ganbench.analysis.ranking import rank
 
 SEEDS3 = {"dcgan": [(100.0, 30.0, 10.0), (101.0, 31.0, 10.5), (99.0, 29.0, 9.5)],  # best
           "sagan": [(100.0, 30.0, 10.3), (101.0, 31.0, 10.8), (99.0, 29.0, 9.9)],  # within noise of the best
@@ -148,17 +149,17 @@ def test_leakage_mark(tmp_path):
 
 
 def test_validation_line(tmp_path, monkeypatch):
-    import ganbench.metrics.validation as val
+    import ganbench.analysis.ladder as val
 
     monkeypatch.setattr(val, "WEIGHTS_DIR", tmp_path / "w")
     (tmp_path / "w").mkdir()
-    md = _md(tmp_path / "a", validation=__import__("ganbench.report.load", fromlist=["x"]).load_validation)
+    md = _md(tmp_path / "a", validation=val.load_validation)
     assert "Metric validation: fmnist-cnn not validated (no `ganbench validate-metric` result); used by suites " \
            "one, stat." in md
     (tmp_path / "w" / "fmnist-cnn.validation.json").write_text(json.dumps(
         {"extractor": "fmnist-cnn", "passed": True, "families": {"blur": {"passed": True}},
          "command": "ganbench validate-metric fmnist-cnn", "date": "2026-11-30"}))
-    from ganbench.report.load import load_validation
+    from ganbench.analysis.ladder import load_validation
     md = _md(tmp_path / "b", validation=load_validation)
     assert "Metric validation: fmnist-cnn PASS (ladder of 2026-11-30, `ganbench validate-metric fmnist-cnn`)" in md
     (tmp_path / "w" / "fmnist-cnn.validation.json").write_text(json.dumps(

@@ -11,7 +11,7 @@ from ganbench.models import MODELS
 from ganbench.models.base import resolve_config
 from ganbench.training import TrainSpec, train
 from ganbench.training.checkpoint import list_checkpoints, load
-from ganbench.training.step_profile import make_loop
+from ganbench.training.throughput import make_loop
 
 
 pytestmark = pytest.mark.usefixtures("one_thread")

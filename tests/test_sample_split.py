@@ -18,7 +18,7 @@ from ganbench.metrics.presets import PRESETS, Preset
 from ganbench.models import MODELS, create_model
 from ganbench.models.base import GAN
 from ganbench.training import TrainSpec, train
-from ganbench.training import trainer as trainer_mod
+from ganbench.training.loop import TrainingLoop
 from ganbench.training.sample_source import SampleSource, sample_split
 
 VALUE = {"train": 20, "test": 240}
@@ -101,7 +101,7 @@ def test_evaluation_draws_from_the_other_split(model, drawn):
 
 def test_trainer_records_and_uses_the_held_out_split(tmp_path, drawn, monkeypatch):
     """Every evaluation (metrics and sample grid) samples with test images; config and rows say so."""
-    evaluate = trainer_mod._Loop.evaluate
+    evaluate = TrainingLoop.evaluate
 
     def recorded(self, *args, **kwargs):
         drawn.on = True
@@ -110,7 +110,7 @@ def test_trainer_records_and_uses_the_held_out_split(tmp_path, drawn, monkeypatc
         finally:
             drawn.on = False
     drawn.on = False  # only what evaluations draw (not, e.g., a pre-flight shape probe on a throw-away copy)
-    monkeypatch.setattr(trainer_mod._Loop, "evaluate", recorded)
+    monkeypatch.setattr(TrainingLoop, "evaluate", recorded)
     spec = TrainSpec(model="p2gan", dataset="splitmark", kimg=0.032, metrics=(P_TRAIN,), seed=0, device="cpu",
                      overrides={"batch_size": 16}, out_dir=str(tmp_path / "run"))
     assert train(spec, progress=False).status == "complete"

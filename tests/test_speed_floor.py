@@ -7,7 +7,7 @@ from pathlib import Path
 import torch
 
 from ganbench import attention
-from ganbench.training.step_profile import make_loop
+from ganbench.training.throughput import make_loop
 
 spec = importlib.util.spec_from_file_location("speed_floor", Path(__file__).parents[1] / "scripts" / "speed_floor.py")
 speed_floor = importlib.util.module_from_spec(spec)

@@ -9,7 +9,7 @@ import torch
 from ganbench import results
 from ganbench.models.base import GAN
 from ganbench.training import TrainSpec, train
-from ganbench.training import trainer as trainer_mod
+from ganbench.training.loop import TrainingLoop
 from ganbench.training.checkpoint import list_checkpoints, load
 
 
@@ -30,7 +30,7 @@ def test_learns_toy_problem(tmp_path):
     from scipy.stats import wasserstein_distance
 
     from ganbench.data import load_dataset
-    from ganbench.training.restore import restore
+    from ganbench.training.checkpoint import restore
     real = (load_dataset("synthetic").images[:512].float() / 127.5 - 1).flatten().numpy()
 
     def w1(run_dir, ckpt) -> float:
@@ -75,7 +75,7 @@ def test_deterministic_with_seed(tmp_path):
 def test_resume_after_interruption_is_exact(tmp_path, monkeypatch):
     train(spec(tmp_path, "full", overrides={"batch_size": 32, "ema_kimg": 0.5}), progress=False)
     calls = {"n": 0}
-    original = trainer_mod._Loop.iteration
+    original = TrainingLoop.iteration
 
     def crashing(self):
         calls["n"] += 1
@@ -83,12 +83,12 @@ def test_resume_after_interruption_is_exact(tmp_path, monkeypatch):
             raise KeyboardInterrupt
         return original(self)
 
-    monkeypatch.setattr(trainer_mod._Loop, "iteration", crashing)
+    monkeypatch.setattr(TrainingLoop, "iteration", crashing)
     s = spec(tmp_path, "resumed", overrides={"batch_size": 32, "ema_kimg": 0.5})
     with pytest.raises(KeyboardInterrupt):
         train(s, progress=False)
     assert results.read_status(tmp_path / "resumed")["status"] == "running"
-    monkeypatch.setattr(trainer_mod._Loop, "iteration", original)
+    monkeypatch.setattr(TrainingLoop, "iteration", original)
     train(s, progress=False)
     full, res = load(list_checkpoints(tmp_path / "full")[-1]), load(list_checkpoints(tmp_path / "resumed")[-1])
     for part in ("model", "g_ema"):

@@ -9,7 +9,7 @@ import pytest
 from ganbench.cli import main
 from ganbench.errors import GanbenchError
 from ganbench.models.base import MODELS, resolve_config
-from ganbench.runner import expand, resolve_point
+from ganbench.suites import expand, resolve_point
 from ganbench.suites import load_suite
 
 
@@ -74,7 +74,7 @@ def test_tune_profile_selects_only_its_own_runs(tmp_path, capsys):
 def test_standard_tuning_profile():
     """2+ seeds per point at the reference budget, a grid wider than the quick one on both sides, and every model's
     window consecutive points of it, at least as many as the quick grid (the same budget, widened at most by one)."""
-    from ganbench.runner import apply_profile
+    from ganbench.suites import apply_profile
     quick, std = load_suite("tune"), apply_profile(load_suite("tune"), "standard")
     ref = apply_profile(load_suite("reference"), "standard")
     assert len(std.seeds) >= 2 and std.kimg == ref.kimg
@@ -114,11 +114,11 @@ def test_grid_needs_select_by(tmp_path):
 def test_tiny_presets_carry_the_recorded_tuning():
     """No hand-picked rates: every model's comparison preset has exactly the learning rates the committed tuning
     record picked (its paper rates times the chosen multiplier), and the record is of the shipped grid."""
-    from ganbench.tuning import load_record, tuned_rates
+    from ganbench.analysis.tuning import load_record, tuned_rates
 
     record = load_record()
     assert record is not None, "no ganbench/suites/tune.selection.json: run `ganbench tune --record`"
-    from ganbench.runner import apply_profile
+    from ganbench.suites import apply_profile
     suite = apply_profile(load_suite("tune"), record.get("profile") or None)  # the grid of the profile it ran
     assert record["grid"] == {k: dict(v) for k, v in suite.grid.items()} and record["preset"] == suite.preset
     assert set(record["chosen"]) == set(MODELS.names())
@@ -130,7 +130,7 @@ def test_tiny_presets_carry_the_recorded_tuning():
 def test_edge_is_judged_on_the_points_a_model_ran():
     """With windows, a pick is on the edge when it is its window's first or last point, not the grid's: x3 inside
     x1-x10 is interior, x30 at the top of x3-x30 is on the edge, and without windows the grid's own ends count."""
-    from ganbench.tuning import on_edge, tested_points
+    from ganbench.analysis.tuning import on_edge, tested_points
 
     grid = {p: {"lr_g": p} for p in ("x1", "x3", "x10", "x30")}
     rec = {"grid": grid, "points": list(grid), "windows": {"a": ["x1", "x3", "x10"], "b": ["x3", "x10", "x30"]},

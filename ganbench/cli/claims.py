@@ -12,7 +12,7 @@ from ..errors import GanbenchError
 
 
 def _load(results_dir: str):
-    from ..report.load import load
+    from ..results import load
 
     root = Path(results_dir)
     if not root.is_dir():
@@ -29,7 +29,7 @@ def _load(results_dir: str):
               help="claims file [default: ganbench/claims.yaml]")
 def claims_cmd(results_dir, claims_file) -> None:
     """Test every claim of the claims file on RESULTS_DIR (paired t / Welch, Holm) and print the verdicts."""
-    from ..claims import DEFAULT_CLAIMS, evaluate, load_claims
+    from ..analysis.claims import DEFAULT_CLAIMS, evaluate, load_claims
     from ..report.claims import claims_table, data_labels
     from ..report.markdown import table
 
@@ -45,9 +45,10 @@ def claims_cmd(results_dir, claims_file) -> None:
 def budget_cmd(results_dir, min_seeds, min_groups) -> None:
     """Per evaluation budget of RESULTS_DIR: seed SD, MDE and Welch + Holm rank groups; picks the smallest budget from which every later evaluation also has
     enough seeds and groups (exit 1 when none qualifies)."""
-    from ..report.groups import groups
+    from ..analysis.budget import budget_rows, choose
+    from ..analysis.groups import groups
     from ..report.markdown import table
-    from ..report.power import budget_rows, budget_table, choose, power_line
+    from ..report.power import budget_table, power_line
 
     gs = groups(_load(results_dir))
     tables = [(g, t) for g in gs if (t := budget_table(g, min_seeds, min_groups))]

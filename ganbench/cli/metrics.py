@@ -160,7 +160,7 @@ def efficiency_cmd(model, preset, variant, resolution, channels, n_images, devic
     get uniform-noise reference images, which do not change cost."""
     import torch
 
-    from ..metrics.efficiency import efficiency
+    from ..efficiency.measure import efficiency
     from ..models import ImageSpec, create_model
 
     m = create_model(model, preset, variant, ImageSpec(channels, resolution, 0)).to(_device(device))

@@ -45,7 +45,7 @@ def _thresholds(items: tuple[str, ...]) -> dict[str, list[float]]:
 def report_cmd(results_dir, formats, out, published, efficiency, thresholds, no_plots, claims_file,
                samples) -> None:
     """Render tables, plots and sample grids of RESULTS_DIR as Markdown, LaTeX and self-contained HTML."""
-    from ..claims import load_claims
+    from ..analysis.claims import load_claims
     from ..report import build_report
 
     root = Path(results_dir)

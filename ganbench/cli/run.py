@@ -154,7 +154,8 @@ def run(suite, profile, preset, dataset, seeds, kimg, eval_every, metrics, model
         dry_run, deterministic, device, data_root, results_root, quiet, log_format) -> None:
     """Run every training run of a suite; complete runs are skipped, interrupted ones resume."""
     from .. import results
-    from ..runner import SuiteOptions, execute_local, expand
+    from ..suites import SuiteOptions, expand
+    from ..executors import execute_local
 
     mode = choose(log_format, quiet)
     _logging(quiet)
@@ -223,40 +224,9 @@ def eval_cmd(run_dir, metrics, all_ckpts, device, seed, inception_weights, out, 
     if out:
         raise GanbenchError("--out only makes sense with --generator (a run's rows go to RUN_DIR/eval.csv)")
 
-    import pandas as pd
+    from ..training.evaluation import evaluate_run
 
-    from .. import results
-    from ..io import write_text
-    from ..metrics import PRESETS
-    from ..provenance import device_name, resolve_device
-    from ..training import checkpoint
-    from ..training.restore import restore
-    from ..training.sample_source import SampleSource, check_presets
+    def show(r) -> None:
+        click.echo(f"{r.images_seen:>9d} img  {r.metric} [{r.extractor}, n={r.n_samples}] = {r.value:.4f}")
 
-    if inception_weights:
-        os.environ["GANBENCH_INCEPTION_WEIGHTS"] = inception_weights
-    names = _csv(metrics) or ()
-    for n in names:
-        PRESETS.get(n)
-    device = resolve_device(device)
-    run_dir = Path(run_dir)
-    ckpts = checkpoint.list_checkpoints(run_dir)
-    if not ckpts:
-        raise GanbenchError(f"{run_dir} has no checkpoints")
-    rows = []
-    for ck in (ckpts if all_ckpts else ckpts[-1:]):
-        model, G, data, spec, seen = restore(run_dir, ck, device)
-        source = SampleSource(model, data, spec.data_root)  # samples_from_data: never the reference split's images
-        check_presets(spec.model, data, names)
-        for r in source.evaluate(lambda n, g: model.sample(n, g, G=G), list(names), seed=seed, device=device):
-            rows.append({"run": spec.run_id, "suite": spec.suite, "model": spec.model, "variant": spec.variant,
-                         "preset": spec.preset, "dataset": r.get("dataset"), "split": r.get("split"),
-                         "resolution": r.get("resolution"), "channels": data.channels, "seed": spec.seed,
-                         "images_seen": seen, "wall_s": None, "metric": r["metric"], "value": r["value"],
-                         "std": r.get("std"), "extractor": r.get("extractor"), "n_samples": r.get("n_samples"),
-                         "n_ref": r.get("n_ref"), "preset_name": r.get("preset"), "device": device_name(device),
-                         "sample_split": r.get("sample_split")})
-            click.echo(f"{seen:>9d} img  {r['metric']} [{r['extractor']}, n={r['n_samples']}] = {r['value']:.4f}")
-    out = run_dir / "eval.csv"
-    old = pd.read_csv(out).to_dict("records") if out.exists() else []
-    results.write_rows(out, old + rows)
+    evaluate_run(Path(run_dir), _csv(metrics) or (), all_ckpts, seed, device, on_record=show)

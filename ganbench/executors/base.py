@@ -8,15 +8,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import GanbenchError
-from ..training import TrainSpec, train
-from ..training.trainer import RunBusy
+from ..results import Job, RunBusy
 
 log = logging.getLogger(__name__)
 
 
 @dataclass
 class Outcome:
-    spec: TrainSpec
+    spec: Job
     status: str  # complete | diverged | failed
     error: str = ""
     retryable: bool = False  # failed for a reason that may not repeat (a bug, OOM, I/O), not bad input
@@ -38,11 +37,10 @@ class RetryPolicy:
             raise GanbenchError("retries and max_retries must be >= 0")
 
 
-def run_one(spec: TrainSpec, progress: bool | str = True) -> Outcome:
-    """Run one spec; a bug or bad input in one run is recorded as ``failed`` and does not stop the suite."""
+def run_one(spec: Job, progress: bool | str = True) -> Outcome:
+    """Run one job; a bug or bad input in one run is recorded as ``failed`` and does not stop the suite."""
     try:
-        # specs that know how to run themselves (efficiency measurements) do; training specs train
-        r = spec.execute(progress) if hasattr(spec, "execute") else train(spec, progress=progress)
+        r = spec.execute(progress)
         return Outcome(spec, r.status, r.reason)
     except RunBusy as e:  # another process trains it right now: leave its status alone
         return Outcome(spec, "failed", str(e))
@@ -55,7 +53,7 @@ def run_one(spec: TrainSpec, progress: bool | str = True) -> Outcome:
     return Outcome(spec, "failed", err, retryable)
 
 
-def mark_failed(spec: TrainSpec, error: str) -> None:
+def mark_failed(spec: Job, error: str) -> None:
     """Record ``failed`` in the run's status (keeping its images seen), unless the run already finished."""
     from .. import results
 
@@ -73,7 +71,7 @@ def mark_failed(spec: TrainSpec, error: str) -> None:
         pass
 
 
-def unique_runs(specs: list[TrainSpec]) -> list[TrainSpec]:
+def unique_runs(specs: list[Job]) -> list[Job]:
     """Each run directory once (two writers in one run directory would corrupt it), with an absolute out_dir so
     that workers in another working directory write into the same results tree."""
     seen: set[str] = set()
@@ -90,6 +88,6 @@ def unique_runs(specs: list[TrainSpec]) -> list[TrainSpec]:
     return out
 
 
-def in_order(outcomes: list[Outcome], specs: list[TrainSpec]) -> list[Outcome]:
+def in_order(outcomes: list[Outcome], specs: list[Job]) -> list[Outcome]:
     order = {s.out_dir: i for i, s in enumerate(specs)}
     return sorted(outcomes, key=lambda o: order[o.spec.out_dir])

@@ -13,7 +13,7 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Callable
 
-from ..training import TrainSpec
+from ..results import Job
 from ..training.progress import for_workers
 from . import base
 from .base import Outcome, RetryPolicy, in_order, mark_failed, unique_runs
@@ -21,7 +21,7 @@ from .base import Outcome, RetryPolicy, in_order, mark_failed, unique_runs
 log = logging.getLogger(__name__)
 
 
-def execute_local(specs: list[TrainSpec], workers: int = 1, progress: bool | str = True,
+def execute_local(specs: list[Job], workers: int = 1, progress: bool | str = True,
                   on_done: Callable[[Outcome], Any] | None = None,
                   policy: RetryPolicy = RetryPolicy()) -> list[Outcome]:
     """Run every spec; returns their outcomes in the order of ``specs``. ``progress``: see
@@ -52,7 +52,7 @@ def _retry(o: Outcome, attempt: int, policy: RetryPolicy) -> bool:
     return False
 
 
-def _pool(specs: list[TrainSpec], workers: int, on_done, policy: RetryPolicy, progress: str) -> list[Outcome]:
+def _pool(specs: list[Job], workers: int, on_done, policy: RetryPolicy, progress: str) -> list[Outcome]:
     outcomes: list[Outcome] = []
     attempts: Counter[str] = Counter()  # starts per run (failures and crashes)
     crashes: Counter[str] = Counter()  # pool breakdowns per run
@@ -88,7 +88,7 @@ def _pool(specs: list[TrainSpec], workers: int, on_done, policy: RetryPolicy, pr
     return in_order(outcomes, specs)
 
 
-def _pool_task(spec: TrainSpec, progress: str) -> Outcome:
+def _pool_task(spec: Job, progress: str) -> Outcome:
     return base.run_one(spec, progress)
 
 

@@ -28,7 +28,7 @@ import time
 from typing import Any, Callable
 
 from ..errors import GanbenchError
-from ..training import TrainSpec
+from ..results import Job
 from ..training.progress import for_workers
 from .base import Outcome, RetryPolicy, in_order, mark_failed, unique_runs
 
@@ -38,7 +38,7 @@ LOG_GRACE_S = 1.0  # before shutting a cluster down: Ray's log monitor polls wor
 LOCAL_OBJECT_STORE = 256 * 2**20  # tasks exchange only specs and outcomes: the object store stays nearly empty
 
 
-def execute_ray(specs: list[TrainSpec], address: str | None = None,
+def execute_ray(specs: list[Job], address: str | None = None,
                 on_done: Callable[[Outcome], Any] | None = None, policy: RetryPolicy = RetryPolicy(),
                 cpus_per_run: int = 1, init_kwargs: dict[str, Any] | None = None,
                 progress: bool | str = False) -> list[Outcome]:
@@ -101,7 +101,7 @@ def _probe(address: str, timeout: float = 5.0) -> None:
         raise GanbenchError(f"cannot connect to the Ray cluster at {address}: {e.strerror or e}") from None
 
 
-def _placement(spec: TrainSpec, cluster_gpus: float, cpus: int) -> tuple[TrainSpec, dict[str, Any]]:
+def _placement(spec: Job, cluster_gpus: float, cpus: int) -> tuple[Job, dict[str, Any]]:
     """The spec as the task runs it and the task's resource request."""
     dev = spec.device
     if dev.startswith("cuda") or (dev == "auto" and cluster_gpus >= 1):
@@ -113,7 +113,7 @@ def _placement(spec: TrainSpec, cluster_gpus: float, cpus: int) -> tuple[TrainSp
     return dataclasses.replace(spec, device=dev), {"num_cpus": cpus, "num_gpus": 0}
 
 
-def _run_all(ray, specs: list[TrainSpec], on_done, policy: RetryPolicy, cpus: int,
+def _run_all(ray, specs: list[Job], on_done, policy: RetryPolicy, cpus: int,
              progress: str = "quiet") -> list[Outcome]:
     resources = ray.cluster_resources()
     if cpus > resources.get("CPU", 0):
@@ -123,7 +123,7 @@ def _run_all(ray, specs: list[TrainSpec], on_done, policy: RetryPolicy, cpus: in
     env[PROGRESS_ENV] = progress
     task = ray.remote(_train_task)
 
-    def submit(spec: TrainSpec, res: dict[str, Any]):
+    def submit(spec: Job, res: dict[str, Any]):
         return task.options(**res, max_retries=policy.max_retries, retry_exceptions=False,
                             name=f"ganbench:{spec.run_id}").remote(spec, env, res["num_cpus"])
 
@@ -162,7 +162,7 @@ def _describe(e: BaseException) -> str:
     return f"{type(cause).__name__}: {(text.splitlines() or [''])[-1][:300]}"
 
 
-def _train_task(spec: TrainSpec, env: dict[str, str], threads: int) -> Outcome:
+def _train_task(spec: Job, env: dict[str, str], threads: int) -> Outcome:
     """Body of one Ray task (runs in a Ray worker process)."""
     os.environ.update(env)
     import torch

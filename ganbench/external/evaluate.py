@@ -35,6 +35,7 @@ def rows_for(g: Generator, data, metrics: Iterable[str], seed: int, device: str,
     """One labelled row per metric value (the columns of a run's metrics.csv plus ``COLUMNS_EXTRA``)."""
     from ..metrics import PRESETS, evaluate
     from ..provenance import device_name
+    from ..results import RunLabels, record
 
     names = list(metrics)
     if not names:
@@ -43,22 +44,15 @@ def rows_for(g: Generator, data, metrics: Iterable[str], seed: int, device: str,
         PRESETS.get(n)  # one-line error with "did you mean"
     if not isinstance(seed, int) or seed < 0:
         raise GanbenchError(f"seed must be a non-negative integer, got {seed!r}")
-    rows = []
     with torch.random.fork_rng(devices=[]):  # the user's generator may draw from the global RNG
         torch.manual_seed(seed)
         out = evaluate(g.sample, data, names, seed=seed, device=device, batch_size=batch_size, root=data_root)
-    for r in out:
-        rows.append({"run": g.label, "suite": None, "model": "external", "variant": None, "preset": None,
-                     "dataset": r.get("dataset"), "split": r.get("split"), "resolution": r.get("resolution"),
-                     "channels": data.channels, "seed": seed, "images_seen": None, "wall_s": None,
-                     "metric": r["metric"], "value": float(r["value"]), "std": r.get("std"),
-                     "extractor": r.get("extractor"), "n_samples": r.get("n_samples"), "n_ref": r.get("n_ref"),
-                     "preset_name": r.get("preset"), "device": device_name(device),
-                     "generator": g.spec, "generator_kind": g.kind, "z_dim": g.opts.z_dim,
-                     "num_classes": g.opts.num_classes, "output_range": g.opts.output_range,
-                     "generator_sha256": (g.sha256 or "")[:16] or None,
-                     "weights_sha256": r.get("weights_sha256")})  # of the feature extractor
-    return rows
+    labels = RunLabels(g.label, None, "external", None, None, seed)
+    who = {"generator": g.spec, "generator_kind": g.kind, "z_dim": g.opts.z_dim, "num_classes": g.opts.num_classes,
+           "output_range": g.opts.output_range, "generator_sha256": (g.sha256 or "")[:16] or None}
+    return [{**record(r, labels, images_seen=None, wall_s=None, device=device_name(device)).row(), **who,
+             "weights_sha256": r.get("weights_sha256")}  # of the feature extractor
+            for r in out]
 
 
 def evaluate_generator(gen: str | nn.Module | Callable, dataset: str = "fashion-mnist",

@@ -26,8 +26,9 @@ from ..errors import GanbenchError
 from ..io import read_yaml, write_text
 from . import fmt
 from .document import Report, Section, Table
-from .groups import groups as make_groups
-from .load import ResultSet, load, load_validation
+from ..analysis.groups import groups as make_groups
+from ..analysis.ladder import load_validation
+from ..results import ResultSet, load
 from .marks import Marks
 from .tables import (EfficiencyIndex, ablation_tables, convergence_tables, efficiency_tables, main_table,
                      paper_tables, status_table)
@@ -74,53 +75,6 @@ def validation_lines(rs: ResultSet, loader: Callable[[str], dict | None] = load_
     return out
 
 
-def _g(x: float | None) -> str:
-    return "—" if x is None else f"{x:g}"
-
-
-def tuning_section(rs: ResultSet, record: dict[str, Any] | None) -> Section | None:
-    """The equal-tuning record (``ganbench tune --record``) for the models run at its preset: the grid, every
-    point's selection metric, the chosen point and the learning rates it means."""
-    from ..tuning import on_edge, tuned_rates
-
-    runs = rs.runs
-    if record is None or not len(runs):
-        return None
-    models = sorted(set(runs.loc[runs["preset"] == record.get("preset"), "model"].dropna()) & set(record["chosen"]))
-    if not models:
-        return None
-    grid = list(record.get("points") or record["grid"])  # the suite's order (the JSON's keys are sorted)
-    cells: dict[tuple[str, str], str] = {}
-    for r in record.get("table", []):
-        sd = r.get("std")
-        cells[(r["model"], r["point"])] = fmt.num(r["mean"]) + (f" ± {fmt.num(sd)}" if r.get("seeds", 1) > 1 else "")
-    rows = []
-    for m in models:
-        rates = tuned_rates(m, record) or {}
-        rows.append([m] + [cells.get((m, p), "—") for p in grid] + [record["chosen"][m]["point"],
-                                                                     _g(rates.get("lr_g")), _g(rates.get("lr_d"))])
-    points = "; ".join(f"{k}: " + ", ".join(f"{a} {v}" for a, v in record["grid"][k].items()) for k in grid)
-    windows = record.get("windows") or {}
-    where = ("each model at a window of consecutive points of one grid (— outside it)" if windows
-             else "every model at the same grid")
-    caption = (f"Equal tuning budget (`ganbench tune`, suite {record['suite']}): {where} "
-               f"({points}; \"xN\" = N times the model's paper-preset value), seeds {record['seeds']}, "
-               f"{record['kimg']:g} kimg, {record['preset']} preset, {record.get('dataset', 'fashion-mnist')}; "
-               f"cells: {record['select_by']} at the last evaluation (held-out split), lower is better; the lowest "
-               f"is chosen and is what the {record['preset']} presets carry. Measured at "
-               f"{fmt.join(record.get('git_commits', ['unknown']))} on "
-               f"{'; '.join(record.get('devices', ['unknown']))}.")
-    notes = []
-    edge = [m for m in models if m in on_edge(record)]
-    if edge:
-        notes.append(f"Chosen at the edge of the {'window' if windows else 'grid'}: {', '.join(edge)} (a wider "
-                     f"{'window' if windows else 'grid'} might pick another value).")
-    if len(record["seeds"]) == 1:
-        notes.append("One seed per point: the pick is not tested against seed noise.")
-    table = Table("tuning", "Tuning", caption, ["model"] + grid + ["chosen", "lr_g", "lr_d"], rows, notes=notes)
-    return Section("Tuning", tables=[table])
-
-
 def _intro(rs: ResultSet, root: Path, loader: Callable[[str], dict | None] = load_validation) -> list[str]:
     runs = rs.runs
     counts = runs["status"].value_counts().to_dict()
@@ -146,7 +100,8 @@ def build(root: Path, out: Path, published: dict[str, Any] | None = None, extra_
     extractor's metric-validation result (default: the committed ganbench/metrics/weights/*.validation.json);
     ``tuning`` reads the tuning record (default: the committed ganbench/suites/tune.selection.json); ``claims``: the
     claims to test (default: the committed ganbench/claims.yaml); ``samples``: a grid per "run" or per "arm"."""
-    from ..tuning import load_record
+    from ..analysis.tuning import load_record
+    from .tuning import tuning_section
     root = Path(root)
     rs = load(root, list(extra_roots))
     if not len(rs.runs):

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from ..claims import ALPHA, MIN_SEEDS, N_BOOT, NOT_TESTED, Claim, Outcome, evaluate, has_arms
+from ..analysis.claims import ALPHA, MIN_SEEDS, NOT_TESTED, Claim, Outcome, evaluate, has_arms
+from ..analysis.inference import N_BOOT
 from . import fmt
 from .document import Section, Table
-from .load import ResultSet
+from ..results import ResultSet
+from .labels import describe_group, describe_metric
 
 
 def _v(x: float, unit: str) -> str:
@@ -49,13 +51,13 @@ def _what(o: Outcome) -> str:
 def data_labels(rs: ResultSet, metrics: Sequence[str]) -> str:
     """Dataset, split, resolution, preset, device and the metrics' extractor and sample counts of the groups that hold
     claim arms, for the caption (every number names what made it)."""
-    from .groups import groups
+    from ..analysis.groups import groups
 
     out = []
     for g in groups(rs):
-        mks = [mk.describe() for mk in g.metrics if mk.preset_name in metrics]
+        mks = [describe_metric(mk) for mk in g.metrics if mk.preset_name in metrics]
         if mks:
-            out.append(f"{g.title}: {g.describe()}; {'; '.join(mks)}; device {', '.join(g.devices()) or '—'}")
+            out.append(f"{g.title}: {describe_group(g)}; {'; '.join(mks)}; device {', '.join(g.devices()) or '—'}")
     return " ".join(f"{x}." for x in out)
 
 
@@ -93,7 +95,7 @@ def claims_table(outcomes: Sequence[Outcome], labels: str = "") -> Table:
 
 def claims_section(rs: ResultSet, claims: Sequence[Claim] | None = None) -> Section | None:
     """The Claims section, or None when no group holds both arms of any claim."""
-    from ..claims import load_claims
+    from ..analysis.claims import load_claims
 
     claims = load_claims() if claims is None else list(claims)
     if not claims or not has_arms(rs, claims):

@@ -1,11 +1,10 @@
-"""Number formatting and across-seed statistics for report tables (one place, so every table reads the same)."""
+"""Number formatting for report tables (one place, so every table reads the same)."""
 from __future__ import annotations
 
 import math
-from typing import Iterable, Sequence
+from typing import Iterable
 
-import numpy as np
-from scipy import stats
+from ..analysis.summary import mean_std, t_interval  # noqa: F401  (tables format these)
 
 
 def decimals(x: float) -> int:
@@ -57,22 +56,6 @@ def seconds(s: float | None) -> str:
     if s is None or (isinstance(s, float) and math.isnan(s)):
         return "—"
     return f"{s:.3f}" if s < 1 else f"{s:.2f}" if s < 100 else f"{s:.1f}"
-
-
-def mean_std(values: Sequence[float]) -> tuple[float, float]:
-    """Mean and sample standard deviation (ddof 1; NaN for one value)."""
-    v = np.asarray(values, dtype=float)
-    return float(v.mean()), float(v.std(ddof=1)) if len(v) > 1 else float("nan")
-
-
-def t_interval(values: Sequence[float], level: float = 0.95) -> tuple[float, float]:
-    """Mean and the half-width of the Student-t confidence interval over seeds (NaN for one value)."""
-    v = np.asarray(values, dtype=float)
-    m = float(v.mean())
-    if len(v) < 2:
-        return m, float("nan")
-    sem = float(v.std(ddof=1)) / math.sqrt(len(v))
-    return m, float(stats.t.ppf(0.5 + level / 2, len(v) - 1) * sem)
 
 
 def join(items: Iterable) -> str:

@@ -10,8 +10,9 @@ import pandas as pd
 
 from . import fmt
 from .document import Figure
-from .groups import Group, MetricKey
-from .load import ResultSet
+from ..analysis.groups import Group, MetricKey
+from ..results import ResultSet
+from .labels import describe_group, describe_metric
 from .tables import main_entries
 
 
@@ -50,14 +51,14 @@ def metric_plots(g: Group, out: Path) -> list[Figure]:
             continue
         ylabel = f"{mk.preset_name} [{mk.extractor}] {'(higher is better)' if mk.higher else '(lower is better)'}"
         stem = _slug(f"{g.key}-{mk.preset_name}-{mk.metric}")
-        where = f"{g.title}; {g.describe()}; device: {', '.join(g.devices()) or 'not recorded'}"
+        where = f"{g.title}; {describe_group(g)}; device: {', '.join(g.devices()) or 'not recorded'}"
         if df.groupby(["label", "seed"]).size().max() >= 2:
             fig, ax = plt.subplots(figsize=(6.4, 4.0), dpi=110)
             sns.lineplot(data=df, x="kimg", y="value", hue="label", errorbar="sd", marker="o", ax=ax)
             ax.set(xlabel="images seen (kimg)", ylabel=ylabel, title=f"{mk.preset_name} vs images seen")
             ax.legend(title="run")
             figs.append(_save(fig, out / f"{stem}-kimg.png", f"{stem}-kimg", f"{mk.preset_name} vs images seen",
-                              f"{mk.describe()} vs thousands of real images shown to D; line: mean over seeds, "
+                              f"{describe_metric(mk)} vs thousands of real images shown to D; line: mean over seeds, "
                               f"band: ±1 std over seeds (none for one seed). {where}."))
             fig, ax = plt.subplots(figsize=(6.4, 4.0), dpi=110)
             sns.lineplot(data=df, x="wall_s", y="value", hue="label", units="seed", estimator=None, marker="o",
@@ -66,7 +67,7 @@ def metric_plots(g: Group, out: Path) -> list[Figure]:
                    title=f"{mk.preset_name} vs wall-clock")
             ax.legend(title="run")
             figs.append(_save(fig, out / f"{stem}-wall.png", f"{stem}-wall", f"{mk.preset_name} vs wall-clock",
-                              f"{mk.describe()} vs training wall-clock (evaluation time excluded); one line per "
+                              f"{describe_metric(mk)} vs training wall-clock (evaluation time excluded); one line per "
                               f"seed. {where}."))
         final = df[df["status"] == "complete"].sort_values("kimg").groupby(["label", "seed"]).tail(1)
         if final["label"].nunique() >= 2:
@@ -82,7 +83,7 @@ def metric_plots(g: Group, out: Path) -> list[Figure]:
                    title=f"final {mk.preset_name} vs parameters")
             figs.append(_save(fig, out / f"{stem}-params.png", f"{stem}-params",
                               f"final {mk.preset_name} vs parameters",
-                              f"{mk.describe()} at the final evaluation (complete seeds; mean ± std) vs trainable "
+                              f"{describe_metric(mk)} at the final evaluation (complete seeds; mean ± std) vs trainable "
                               f"parameters of G and D. {where}."))
     return figs
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from . import fmt
 from .document import Figure
-from .load import ResultSet
+from ..results import ResultSet
 
 
 def _slug(text: str) -> str:

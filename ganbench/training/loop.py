@@ -1,25 +1,26 @@
-"""The training loop of one run (``_Loop``, built by ``trainer._train_locked``): the hot path (batch sampling,
+"""The training loop of one run (``TrainingLoop``, built by ``trainer._train_locked``): the hot path (batch sampling,
 n_dis D steps per G step, G weight EMA, images-seen accounting), periodic evaluation and sample grids, atomic
-checkpoints with exact resume state, divergence detection (non-finite losses flagged on the device, exploding
-weights) and the progress bar; also the run's mutable counters (``_State``) and its outcome (``RunResult``)."""
+checkpoints with exact resume state (``checkpoint.save_training``), divergence detection (non-finite losses flagged
+on the device, exploding weights) and the progress bar."""
 from __future__ import annotations
 
 import io
 import logging
 import math
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import torch
-from .. import rand, results
+from .. import rand
 from ..data import ImageData
 from ..io import atomic_write
 from ..images import to_float
 from ..models.base import GAN, StepInfo, ema_beta
 from ..provenance import device_name
+from ..results import Record, RunLabels, RunResult, record, write_records, write_status
 from . import checkpoint
+from .checkpoint import LoopState
 from .progress import make_progress
 from .run_options import (backward_step, check_interval, compile_model, make_autocast, make_scalers, mark_step,
                           resident, sync, uses_cuda_graphs)
@@ -62,32 +63,12 @@ class _NonFinite:
         return list(dict.fromkeys(k for k, b in zip(names, flat) if b))
 
 
-@dataclass
-class RunResult:
-    status: str  # complete | diverged
-    images_seen: int
-    rows: list[dict[str, Any]]
-    run_dir: Path
-    wall_s: float
-    reason: str = ""
-
-
-@dataclass
-class _State:
-    images_seen: int = 0
-    step: int = 0
-    d_step: int = 0
-    wall_s: float = 0.0
-    evals: int = 0
-    rows: list[dict[str, Any]] = field(default_factory=list)
-
-
-class _Loop:
+class TrainingLoop:
     """One run's mutable state and the loop over it (kept out of ``train`` so the hot path reads plainly)."""
 
     logger: RunLogger = RunLogger()  # no-op unless train() was given one
 
-    def __init__(self, spec: TrainSpec, model: GAN, g_ema, opt_g, opt_d, data: ImageData, data_rng, st: _State,
+    def __init__(self, spec: TrainSpec, model: GAN, g_ema, opt_g, opt_d, data: ImageData, data_rng, st: LoopState,
                  run_dir: Path, device: str, presets: list[str], source: SampleSource | None = None) -> None:
         self.spec, self.model, self.g_ema, self.opt_g, self.opt_d = spec, model, g_ema, opt_g, opt_d
         self.data, self.data_rng, self.st, self.run_dir, self.device = data, data_rng, st, run_dir, device
@@ -212,7 +193,7 @@ class _Loop:
                     seg0 = time.perf_counter()
         finally:
             bar.close()
-        results.write_status(self.run_dir, "complete", images_seen=st.images_seen, wall_s=round(st.wall_s, 3))
+        write_status(self.run_dir, "complete", images_seen=st.images_seen, wall_s=round(st.wall_s, 3))
         return RunResult("complete", st.images_seen, st.rows, self.run_dir, st.wall_s)
 
     def generator_for_eval(self):
@@ -234,28 +215,23 @@ class _Loop:
                     gen_seed = spec.seed * 1_000_003 + 17  # same sample noise at every evaluation
                     sample = lambda n, g: self.model.sample(n, g, G=G)  # noqa: E731
                     for r in self.source.evaluate(sample, self.presets, seed=gen_seed, device=self.device):
-                        st.rows.append(self.row(r))
+                        st.rows.append(self.row(r).row())
                         self.logger.metrics(st.images_seen, st.rows[-1:])
                 self.save_grid(G)
         finally:
             G.train(was_training)
         st.evals += 1
-        results.write_rows(self.run_dir / "metrics.csv", st.rows)
+        write_records(self.run_dir / "metrics.csv", st.rows)
         latest = {r["metric"]: r["value"] for r in st.rows if r["images_seen"] == st.images_seen}
         post = {k: f"{v:.3g}" for k, v in latest.items()}
         if logs:
             post.update({k: f"{float(v):.3g}" for k, v in logs.items() if k in ("loss_d", "loss_g")})
         bar.evaluated(post)
 
-    def row(self, r: dict[str, Any]) -> dict[str, Any]:
+    def row(self, r: dict[str, Any]) -> Record:
         s = self.spec
-        return {"run": s.run_id, "suite": s.suite, "model": s.model, "variant": s.variant, "preset": s.preset,
-                "dataset": r.get("dataset", self.data.name), "split": r.get("split"),
-                "resolution": r.get("resolution", self.data.resolution), "channels": self.data.channels,
-                "seed": s.seed, "images_seen": self.st.images_seen, "wall_s": round(self.st.wall_s, 3),
-                "metric": r["metric"], "value": float(r["value"]), "std": r.get("std"),
-                "extractor": r.get("extractor"), "n_samples": r.get("n_samples"), "n_ref": r.get("n_ref"),
-                "preset_name": r.get("preset"), "device": self.device_label, "sample_split": r.get("sample_split")}
+        return record(r, RunLabels(s.run_id, s.suite, s.model, s.variant, s.preset, s.seed),
+                      images_seen=self.st.images_seen, wall_s=round(self.st.wall_s, 3), device=self.device_label)
 
     def save_grid(self, G) -> None:
         from torchvision.utils import save_image
@@ -269,16 +245,9 @@ class _Loop:
 
     def save_checkpoint(self) -> None:
         st = self.st
-        state = {"model": self.model.state_dict(), "g_ema": self.g_ema.state_dict() if self.g_ema else {},
-                 "opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict(), "rng": torch.get_rng_state(),
-                 "data_rng": self.data_rng.get_state(), "images_seen": st.images_seen, "step": st.step,
-                 "d_step": st.d_step, "wall_s": st.wall_s, "evals": st.evals, "rows": st.rows}
-        if self.device.startswith("cuda"):
-            state["cuda_rng"] = torch.cuda.get_rng_state()
-        if self.scalers:
-            state["scalers"] = {k: v.state_dict() for k, v in self.scalers.items()}
-        checkpoint.save(self.run_dir, state)
-        results.write_status(self.run_dir, "running", images_seen=st.images_seen, wall_s=round(st.wall_s, 3))
+        checkpoint.save_training(self.run_dir, st, self.model, self.g_ema, self.opt_g, self.opt_d, self.data_rng,
+                                 self.device, self.scalers)
+        write_status(self.run_dir, "running", images_seen=st.images_seen, wall_s=round(st.wall_s, 3))
 
     def exploding(self) -> bool:
         return any(not math.isfinite(m) or m > MAX_WEIGHT
@@ -288,7 +257,7 @@ class _Loop:
         st = self.st
         bar.close()
         log.warning("run %s diverged at %d images: %s", self.spec.run_id, st.images_seen, reason)
-        results.write_rows(self.run_dir / "metrics.csv", st.rows)
-        results.write_status(self.run_dir, "diverged", images_seen=st.images_seen, wall_s=round(st.wall_s, 3),
+        write_records(self.run_dir / "metrics.csv", st.rows)
+        write_status(self.run_dir, "diverged", images_seen=st.images_seen, wall_s=round(st.wall_s, 3),
                              reason=reason)
         return RunResult("diverged", st.images_seen, st.rows, self.run_dir, st.wall_s, reason)

@@ -7,10 +7,11 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from ..errors import GanbenchError
+from ..results.job import Job, RunResult
 
 
 @dataclass(frozen=True)
-class TrainSpec:
+class TrainSpec(Job):
     model: str
     preset: str = "tiny"
     variant: str = "default"
@@ -51,3 +52,9 @@ class TrainSpec:
         key = {k: v for k, v in self.to_dict().items() if k not in ("out_dir", "device")}
         h = hashlib.sha1(json.dumps(key, sort_keys=True, default=str).encode()).hexdigest()[:8]
         return f"{self.model}-{self.variant}-{self.preset}-s{self.seed}-{h}"
+
+    def execute(self, progress: bool | str = True) -> RunResult:
+        """Train (or resume, or read back) this run: ``trainer.train``."""
+        from .trainer import train
+
+        return train(self, progress=progress)

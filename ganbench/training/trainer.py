@@ -1,8 +1,8 @@
 """Training a run: ``train`` (or resume, or return a finished run) under the run directory's lock, setting up the
 model, G EMA copy, optimisers (TTUR via lr_g/lr_d, ``build_optimizers``), RNGs (``paired_seed``) and the run's
-config.yaml, restoring the latest checkpoint for an exact resume, then handing over to the loop in ``loop`` (the hot
-path, evaluations, checkpoints, divergence detection, progress). Models supply G, D and their losses
-(``GAN.d_loss``/``g_loss``). ``RunResult``, ``_Loop`` and ``_State`` are re-exported from ``loop``."""
+config.yaml, restoring the latest checkpoint for an exact resume (``checkpoint.resume_training``), then handing over
+to ``loop.TrainingLoop`` (the hot path, evaluations, checkpoints, divergence detection, progress). Models supply G, D
+and their losses (``GAN.d_loss``/``g_loss``)."""
 from __future__ import annotations
 
 import copy
@@ -18,8 +18,10 @@ from ..errors import GanbenchError
 from ..io import LockBusy, exclusive_lock, remove_stale_temps, write_yaml
 from ..models.base import GAN, create_model, resolve_config
 from ..provenance import environment, resolve_device
+from ..results import RunBusy, RunResult
 from . import checkpoint
-from .loop import MAX_WEIGHT, SAMPLE_GRID, RunResult, _Loop, _State  # noqa: F401  (re-exported: trainer's names)
+from .checkpoint import LoopState
+from .loop import TrainingLoop
 from .preflight import check_output_shape
 from .run_options import backend_state, configure_backends, nondeterministic_op_error, set_memory_format
 from .sample_source import SampleSource, check_presets
@@ -27,10 +29,6 @@ from .spec import TrainSpec
 from .tblog import RunLogger
 
 log = logging.getLogger(__name__)
-
-
-class RunBusy(GanbenchError):
-    """Another process is training this run directory right now."""
 
 
 def train(spec: TrainSpec, progress: bool | str = True, logger: RunLogger | None = None) -> RunResult:
@@ -87,23 +85,11 @@ def _train_locked(spec: TrainSpec, run_dir: Path, progress: bool, device: str, c
     # reseed it here; every variant of a model then trains on the same latent draws (and data order, data_rng) for a
     # given seed wherever shapes allow. A resumed run restores the checkpointed state below instead.
     torch.manual_seed(paired_seed(spec.seed))
-    st = _State()
+    st, scalers = LoopState(), {}
 
     ckpts = checkpoint.list_checkpoints(run_dir)
     if ckpts:
-        s = checkpoint.load(ckpts[-1], map_location="cpu")  # load_state_dict moves it to the device (Adam: not step)
-        with checkpoint.mismatch_is_error(ckpts[-1]):
-            model.load_state_dict(s["model"])
-            if g_ema is not None:
-                g_ema.load_state_dict(s["g_ema"])
-            opt_g.load_state_dict(s["opt_g"])
-            opt_d.load_state_dict(s["opt_d"])
-            torch.set_rng_state(checkpoint.rng_state(s["rng"]))  # a CPU ByteTensor wherever it was loaded to
-            if device.startswith("cuda") and "cuda_rng" in s:
-                torch.cuda.set_rng_state(checkpoint.rng_state(s["cuda_rng"]))
-            data_rng.set_state(checkpoint.rng_state(s["data_rng"]))
-            scalers = s.get("scalers", {})
-            st = _State(s["images_seen"], s["step"], s["d_step"], s["wall_s"], s["evals"], list(s["rows"]))
+        st, scalers = checkpoint.resume_training(ckpts[-1], model, g_ema, opt_g, opt_d, data_rng, device)
         log.info("resumed %s at %d images", run_dir, st.images_seen)
     else:
         write_yaml(run_dir / "config.yaml", {
@@ -114,7 +100,7 @@ def _train_locked(spec: TrainSpec, run_dir: Path, progress: bool, device: str, c
             "backends": backend_state(device)})
     results.write_status(run_dir, "running", images_seen=st.images_seen, wall_s=st.wall_s)
 
-    loop = _Loop(spec, model, g_ema, opt_g, opt_d, data, data_rng, st, run_dir, device, presets, source)
+    loop = TrainingLoop(spec, model, g_ema, opt_g, opt_d, data, data_rng, st, run_dir, device, presets, source)
     if ckpts and loop.scalers:
         for name, scaler in loop.scalers.items():
             scaler.load_state_dict(scalers[name])

@@ -7,10 +7,11 @@ from typing import Any
 import pandas as pd
 
 from .. import fmt
-from ..groups import Finals, Group, MetricKey, seeds_text, shares_backbone
-from ..load import ResultSet
+from ...analysis.groups import Finals, Group, MetricKey, shares_backbone
+from ...results import ResultSet
 from ..marks import Marks
-from ..stats import ALPHA, METHOD, rank
+from ...analysis.ranking import ALPHA, METHOD, rank
+from ..labels import describe_group, describe_metric, finals_cell, seeds_text
 
 LRM_LABELS = {"default": "Ours", "no_meta": "w/o Meta", "no_lrm": "w/o LRM", "residual": "w/ Residual",
               "sa": "w/ SA"}
@@ -69,7 +70,7 @@ def _model_notes(g_runs: pd.DataFrame, models: list[str], metrics: list[MetricKe
 
 def _metric_cell(g: Group, model: str, variant: str, mk: MetricKey) -> tuple[str, Finals]:
     f = g.finals(model, variant, mk)
-    cell = f.cell()
+    cell = finals_cell(f)
     if model in shares_backbone(mk.extractor) and f.values:
         cell += " †"
     return cell, f
@@ -101,11 +102,11 @@ def _train_time(sub: pd.DataFrame) -> str:
 
 
 def _caption_common(g: Group, metrics: list[MetricKey]) -> str:
-    descs = "; ".join(mk.describe() for mk in metrics) or "no metrics were recorded"
+    descs = "; ".join(describe_metric(mk) for mk in metrics) or "no metrics were recorded"
     done = g.runs.loc[g.runs["status"] == "complete", "images_seen"].dropna()
     seen = (f"{fmt.kimg(done.min())}–{fmt.kimg(done.max())} kimg" if len(done) and done.min() != done.max()
             else f"{fmt.kimg(done.iloc[0])} kimg" if len(done) else "no complete run")
-    return (f"{g.describe()}. Metrics: {descs}. Images seen at the final evaluation: {seen} (real images shown to "
+    return (f"{describe_group(g)}. Metrics: {descs}. Images seen at the final evaluation: {seen} (real images shown to "
             f"D). Seeds: {seeds_text(g.runs)}. Device: {_devices(g.runs['device'])}.")
 
 

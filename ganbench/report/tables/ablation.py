@@ -3,7 +3,9 @@ from __future__ import annotations
 
 from .. import fmt
 from ..document import Table
-from ..groups import Group, seeds_text, status_text
+from ...analysis.groups import Group
+from ...analysis.summary import mean_std
+from ..labels import seeds_text, status_text
 from ..marks import Marks
 from ._shared import (CI, FROZEN_NOTE, LRM_LABELS, NO_MARKS, EfficiencyIndex, _any_frozen, _caption_common,
                       _first, _frozen, _metric_cell, _model_notes, _params, _rank, _rank_notes)
@@ -92,7 +94,7 @@ def generic_ablation(g: Group, eff: EfficiencyIndex, model: str, variants: list[
             cells.append(cell)
             means[j].append(f.values)
         if primary:
-            m = fmt.mean_std(means[0][-1])[0] if means[0][-1] else None
+            m = mean_std(means[0][-1])[0] if means[0][-1] else None
             none = m is None or base is None or v == "default"
             cells.append("—" if none else f"{m - base:+.{fmt.decimals(base)}f}")
         cells += [fmt.millions(p["params_g"]), fmt.millions(p["params_d"])]

@@ -8,7 +8,9 @@ import pandas as pd
 
 from .. import fmt
 from ..document import Table
-from ..groups import Group, MetricKey, seeds_text, status_text
+from ...analysis.groups import Group, MetricKey
+from ...analysis.summary import t_interval
+from ..labels import seeds_text, status_text
 from ..marks import Marks
 from ._shared import NO_MARKS, _caption_common, _model_notes, _rank, _rank_notes
 from .main import main_entries
@@ -42,7 +44,7 @@ def _reached(rr: pd.DataFrame, t: float, higher: bool) -> tuple[float, float] | 
 def _ci_cell(values: list[float], scale: float = 1.0, places: int | None = None) -> str:
     if not values:
         return "—"
-    m, hw = fmt.t_interval([v / scale for v in values])
+    m, hw = t_interval([v / scale for v in values])
     return fmt.pm(m, hw, places)
 
 

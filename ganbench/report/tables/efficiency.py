@@ -5,7 +5,7 @@ import pandas as pd
 
 from .. import fmt
 from ..document import Table
-from ..load import ResultSet
+from ...results import ResultSet
 from ..marks import Marks
 from ._shared import NO_MARKS, _devices, _first
 

@@ -3,9 +3,10 @@ from __future__ import annotations
 
 from .. import fmt
 from ..document import Table
-from ..groups import Group, seeds_text, status_text
+from ...analysis.groups import Group
+from ..labels import seeds_text, status_text
 from ..marks import Marks
-from ..stats import ALPHA
+from ...analysis.inference import ALPHA
 from ._shared import (CI, FROZEN_NOTE, NO_MARKS, EfficiencyIndex, _any_frozen, _caption_common, _frozen,
                       _kimg_range, _metric_cell, _model_notes, _params, _rank, _rank_notes, _train_time)
 

@@ -7,8 +7,9 @@ import numpy as np
 
 from .. import fmt
 from ..document import Table
-from ..groups import Finals, Group, MetricKey
-from ..load import ResultSet
+from ...analysis.groups import Finals, Group, MetricKey
+from ..labels import finals_cell
+from ...results import ResultSet
 from ..marks import Marks
 from ._shared import CI, NO_MARKS, EfficiencyIndex, _first
 
@@ -107,7 +108,7 @@ def paper_tables(rs: ResultSet, groups: list[Group], published: dict[str, Any] |
         conditional = False
         if ours:
             g, mk, f = ours
-            o_val = f"{f.cell()} ({mk.preset_name})"
+            o_val = f"{finals_cell(f)} ({mk.preset_name})"
             o_proto = _our_protocol(g, mk, f)
             cfg = _first(g.subset(m, "default"), "model_config")
             conditional = bool(cfg.get("conditional")) if isinstance(cfg, dict) else False

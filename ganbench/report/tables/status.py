@@ -5,7 +5,7 @@ import pandas as pd
 
 from .. import fmt
 from ..document import Table
-from ..load import ResultSet
+from ...results import ResultSet
 
 
 def status_table(rs: ResultSet) -> Table | None:

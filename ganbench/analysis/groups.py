@@ -1,5 +1,6 @@
 """Comparable sets of training runs ("groups": one suite on one dataset, shape and preset), their metrics and the
-per-seed values the tables aggregate. Everything here is read from the results; nothing is assumed."""
+per-seed values that tables, claims and budgets aggregate. Everything here is read from the results (the direction
+of each metric included: its rows' ``higher_is_better``); nothing is assumed."""
 from __future__ import annotations
 
 import math
@@ -9,22 +10,10 @@ from typing import Any
 
 import pandas as pd
 
-from . import fmt
-from .load import ResultSet
+from ..results import ResultSet
+from .summary import mean_std
 
-HIGHER_PREFIXES = ("is", "precision", "recall", "density", "coverage")
 STATUS_ORDER = ("complete", "diverged", "failed", "running", "missing")
-
-
-def higher_is_better(metric: str, preset_name: str | None) -> bool:
-    """Direction from the metric preset (``Preset.higher_is_better``); by metric name for unknown presets."""
-    try:
-        from ..metrics import PRESETS
-        if preset_name and preset_name in PRESETS:
-            return bool(PRESETS.get(preset_name).higher_is_better)
-    except Exception:  # noqa: BLE001  (a report must render even when the metric harness cannot be imported)
-        pass
-    return metric.split("_")[0].rstrip("0123456789k") in HIGHER_PREFIXES
 
 
 def shares_backbone(extractor: str) -> set[str]:
@@ -55,12 +44,6 @@ class MetricKey:
     @property
     def kind(self) -> str:
         return self.metric.split("_")[0]
-
-    def describe(self) -> str:
-        ref = (f" vs {fmt.count(self.n_ref)} {self.split} images" if self.split and not _nan(self.n_ref)
-               else f" vs the {self.split} split" if self.split else "")
-        return (f"{self.preset_name} = {self.metric} ({self.extractor} features), "
-                f"{fmt.count(self.n_samples)} generated{ref}")
 
 
 def _nan(x: Any) -> bool:
@@ -94,11 +77,11 @@ class Group:
     def metrics(self) -> list[MetricKey]:
         if not len(self.rows):
             return []
-        cols = ["preset_name", "metric", "extractor", "n_samples", "n_ref", "split"]
+        cols = ["preset_name", "metric", "extractor", "n_samples", "n_ref", "split", "higher_is_better"]
         uniq = self.rows[cols].drop_duplicates(["preset_name", "metric"])
         per_preset = uniq.groupby("preset_name", dropna=False)["metric"].nunique().to_dict()
         return [MetricKey(str(r.preset_name), str(r.metric), str(r.extractor), r.n_samples, r.n_ref,
-                          None if _nan(r.split) else str(r.split), higher_is_better(r.metric, r.preset_name),
+                          None if _nan(r.split) else str(r.split), bool(r.higher_is_better),
                           per_preset.get(r.preset_name, 1) == 1) for r in uniq.itertuples()]
 
     def models(self) -> list[str]:
@@ -147,15 +130,6 @@ class Group:
                 out.append((run, rr))
         return out
 
-    def describe(self, n_note: bool = True) -> str:
-        """Dataset, split, size and image shape of this group, for captions."""
-        n = self.runs["n_train"].dropna()
-        split = self.runs["split"].dropna()
-        size = f", {fmt.count(n.iloc[0])} images" if len(n) else ""
-        sp = f" ({split.iloc[0]} split{size})" if len(split) else ""
-        return (f"{self.dataset}{sp}, {self.resolution}×{self.resolution}, {self.channels} channel"
-                f"{'s' if self.channels != 1 else ''}, {self.preset} preset")
-
     def devices(self) -> list[str]:
         return sorted(self.runs["device"].dropna().unique())
 
@@ -167,19 +141,9 @@ class Finals:
     diverged: list[float] = field(default_factory=list)  # images seen when each diverged seed stopped
     other: list[str] = field(default_factory=list)  # statuses of failed/running seeds
 
-    def cell(self) -> str:
-        if self.values:
-            m, hw = fmt.t_interval(self.values)
-            return fmt.pm(m, hw)
-        if self.diverged:
-            return "diverged"
-        if self.other:
-            return self.other[0]
-        return "—"
-
     @property
     def mean(self) -> float | None:
-        return fmt.mean_std(self.values)[0] if self.values else None
+        return mean_std(self.values)[0] if self.values else None
 
 
 def groups(rs: ResultSet) -> list[Group]:
@@ -212,24 +176,3 @@ def _int(x: Any) -> Any:
         return int(x)
     except (TypeError, ValueError):
         return x
-
-
-def status_text(runs: pd.DataFrame) -> str:
-    """'complete', or counts such as '1 complete, 1 diverged at 1.02 kimg'."""
-    counts = runs["status"].value_counts().to_dict()
-    if set(counts) == {"complete"}:
-        return "complete"
-    parts = []
-    for s in STATUS_ORDER + tuple(sorted(set(counts) - set(STATUS_ORDER))):
-        if counts.get(s):
-            text = f"{counts[s]} {s}"
-            if s == "diverged":
-                at = runs.loc[runs["status"] == "diverged", "images_seen"].dropna()
-                if len(at):
-                    text += " at " + "/".join(fmt.kimg(v) for v in at) + " kimg"
-            parts.append(text)
-    return ", ".join(parts)
-
-
-def seeds_text(runs: pd.DataFrame) -> str:
-    return fmt.join(sorted(int(s) for s in runs["seed"].dropna().unique()))

@@ -4,7 +4,7 @@ Each claim names two arms (model/variant) and says arm A is better than arm B on
 budget (``final``: the value at the last evaluation every run of both arms reached) or in images to a threshold
 (``images_to_threshold``; see the YAML header for the threshold rule and how runs that never reach it are censored).
 
-Tests, per comparable group of runs (``report.groups``: one suite, dataset, shape and preset):
+Tests, per comparable group of runs (``groups``: one suite, dataset, shape and preset):
 
 - same model (paired by seed, as the trainer gives every variant the same latents and data order for a seed):
   per-seed differences A - B, paired t-test (``scipy.stats.ttest_rel``), Student-t 95% CI of the mean difference,
@@ -32,18 +32,15 @@ from typing import Any, Sequence
 import numpy as np
 from scipy import stats
 
-from .errors import GanbenchError
-from .io import read_yaml
+from ..errors import GanbenchError
+from ..io import read_yaml
+from .inference import ALPHA, Test, holm, paired_test, welch_test
 
-DEFAULT_CLAIMS = Path(__file__).resolve().parent / "claims.yaml"
+DEFAULT_CLAIMS = Path(__file__).resolve().parents[1] / "claims.yaml"
 FORMAT = "ganbench-claims/1"
 KINDS = ("final", "images_to_threshold")
 THRESHOLD_RULES = ("pooled_median",)
-ALPHA = 0.05
-POWER = 0.8
 MIN_SEEDS = 3  # nothing is called reproduced or contradicted on fewer seeds (pairs, or per arm)
-N_BOOT = 10_000
-BOOT_SEED = 0
 REPRODUCED, CONTRADICTED, INCONCLUSIVE, NOT_TESTED = ("reproduced", "contradicted", "inconclusive at this budget",
                                                       "not tested")
 
@@ -78,8 +75,8 @@ class Claim:
 def _arm(d: Any, where: str) -> Arm:
     if not isinstance(d, dict) or not isinstance(d.get("model"), str) or set(d) - {"model", "variant"}:
         raise GanbenchError(f"{where}: an arm is {{model, variant}}, got {d!r}")
-    from .models import MODELS
-    from .registry import unknown
+    from ..models import MODELS
+    from ..registry import unknown
     cls = MODELS.get(d["model"])  # unknown model: GanbenchError
     variant = str(d.get("variant", "default"))
     if variant not in cls.variants:
@@ -92,7 +89,7 @@ def parse_claims(data: Any, where: str = "claims") -> list[Claim]:
     """Claims from the parsed YAML (validated: keys, arms, metric preset, kind, threshold, unique ids)."""
     if not isinstance(data, dict) or data.get("format") != FORMAT or not isinstance(data.get("claims"), list):
         raise GanbenchError(f"{where}: expected a mapping with format: {FORMAT} and a list 'claims'")
-    from .metrics import PRESETS
+    from ..metrics import PRESETS
     required = {"id", "statement", "source", "a", "b", "metric", "kind"}
     out: list[Claim] = []
     for i, c in enumerate(data["claims"]):
@@ -127,97 +124,6 @@ def parse_claims(data: Any, where: str = "claims") -> list[Claim]:
 def load_claims(path: Path | str = DEFAULT_CLAIMS) -> list[Claim]:
     """The claims of a YAML file (default: the committed ganbench/claims.yaml)."""
     return parse_claims(read_yaml(path, "claims file"), str(path))
-
-
-# ---- statistics -----------------------------------------------------------------------------------------------
-@dataclass
-class Test:
-    """A two-sided test of mean(A) - mean(B)."""
-    kind: str  # "paired t" | "Welch t" | "sign-flip" / "permutation" (no spread: the exact tests)
-    n: tuple[int, ...]  # (pairs,) or (nA, nB)
-    diff: float
-    ci: tuple[float, float]
-    boot_ci: tuple[float, float]
-    p: float
-    mde: float
-    sd: float  # SD of the per-seed differences (paired) or sqrt((sA^2 + sB^2) / 2) (Welch)
-
-
-def _p(p: float) -> float:
-    """NaN reads as 1.0: nothing is called different on no evidence."""
-    return 1.0 if math.isnan(p) else float(p)
-
-
-def _no_spread(sd: float, mean: float) -> bool:
-    return sd <= 1e-9 * max(1.0, abs(mean))
-
-
-def sign_flip_p(d: Sequence[float]) -> float:
-    """Exact two-sided sign-flip permutation p of mean(d) = 0 (the t-test's stand-in when d has no spread, where a
-    t statistic is infinite: constant differences on n seeds give 2 / 2^n, not 0)."""
-    d = np.asarray(d, float)
-    signs = np.array(list(itertools.product((1.0, -1.0), repeat=len(d))))
-    means = np.abs((signs * d).mean(axis=1))
-    return float(np.mean(means >= abs(d.mean()) - 1e-12 * max(1.0, abs(d.mean()))))
-
-
-def permutation_p(a: Sequence[float], b: Sequence[float]) -> float:
-    """Exact two-sided permutation p of mean(a) - mean(b) = 0 over every split of the pooled values (Welch's
-    stand-in when neither arm has spread)."""
-    x = np.concatenate([np.asarray(a, float), np.asarray(b, float)])
-    obs = abs(float(np.mean(a) - np.mean(b)))
-    diffs = []
-    for idx in itertools.combinations(range(len(x)), len(a)):
-        mask = np.zeros(len(x), bool)
-        mask[list(idx)] = True
-        diffs.append(abs(x[mask].mean() - x[~mask].mean()))
-    return float(np.mean(np.asarray(diffs) >= obs - 1e-12 * max(1.0, obs)))
-
-
-def paired_test(a: Sequence[float], b: Sequence[float], n_boot: int = N_BOOT, seed: int = BOOT_SEED) -> Test:
-    """Paired t-test of a - b over seeds (needs 2+ pairs)."""
-    d = np.asarray(a, float) - np.asarray(b, float)
-    n = len(d)
-    sd = float(d.std(ddof=1))
-    se = sd / math.sqrt(n)
-    tq = float(stats.t.ppf(1 - ALPHA / 2, n - 1))
-    mean = float(d.mean())
-    p = sign_flip_p(d) if _no_spread(sd, mean) else _p(stats.ttest_rel(a, b).pvalue)
-    rng = np.random.default_rng(seed)
-    boots = d[rng.integers(0, n, size=(n_boot, n))].mean(axis=1)
-    lo, hi = np.percentile(boots, [100 * ALPHA / 2, 100 * (1 - ALPHA / 2)])
-    mde = (tq + float(stats.t.ppf(POWER, n - 1))) * se
-    kind = "sign-flip" if _no_spread(sd, mean) else "paired t"
-    return Test(kind, (n,), mean, (mean - tq * se, mean + tq * se), (float(lo), float(hi)), p, mde, sd)
-
-
-def welch_test(a: Sequence[float], b: Sequence[float], n_boot: int = N_BOOT, seed: int = BOOT_SEED) -> Test:
-    """Welch's t-test of mean(a) - mean(b) (needs 2+ values per arm)."""
-    x, y = np.asarray(a, float), np.asarray(b, float)
-    va, vb = float(x.var(ddof=1)) / len(x), float(y.var(ddof=1)) / len(y)
-    se = math.sqrt(va + vb)
-    df = (va + vb) ** 2 / (va ** 2 / (len(x) - 1) + vb ** 2 / (len(y) - 1)) if se > 0 else len(x) + len(y) - 2
-    tq = float(stats.t.ppf(1 - ALPHA / 2, df))
-    diff = float(x.mean() - y.mean())
-    p = permutation_p(x, y) if _no_spread(se, diff) else _p(stats.ttest_ind(x, y, equal_var=False).pvalue)
-    rng = np.random.default_rng(seed)
-    boots = (x[rng.integers(0, len(x), size=(n_boot, len(x)))].mean(axis=1)
-             - y[rng.integers(0, len(y), size=(n_boot, len(y)))].mean(axis=1))
-    lo, hi = np.percentile(boots, [100 * ALPHA / 2, 100 * (1 - ALPHA / 2)])
-    mde = (tq + float(stats.t.ppf(POWER, df))) * se
-    kind = "permutation" if _no_spread(se, diff) else "Welch t"
-    return Test(kind, (len(x), len(y)), diff, (diff - tq * se, diff + tq * se), (float(lo), float(hi)), p, mde,
-                math.sqrt((float(x.var(ddof=1)) + float(y.var(ddof=1))) / 2))
-
-
-def mde_two_sample(sd: float, n: int, alpha: float = ALPHA, power: float = POWER) -> float:
-    """Smallest difference between two means of ``n`` seeds each (common seed SD ``sd``) that a two-sided
-    two-sample t-test detects with ``power`` at ``alpha``: (t(1-alpha/2, df) + t(power, df)) * sd * sqrt(2/n),
-    df = 2n - 2."""
-    if n < 2 or not math.isfinite(sd):
-        return math.nan
-    df = 2 * n - 2
-    return (float(stats.t.ppf(1 - alpha / 2, df)) + float(stats.t.ppf(power, df))) * sd * math.sqrt(2 / n)
 
 
 # ---- evaluation -----------------------------------------------------------------------------------------------
@@ -274,8 +180,13 @@ def _first_reach(curve: list[tuple[float, float]], t: float, higher: bool, budge
     return (pts[-1][0] if pts else budget), False
 
 
-def _higher(metric: str) -> bool:
-    from .metrics import PRESETS
+def _higher(group, metric: str) -> bool:
+    """The metric's direction as its rows record it (``higher_is_better``); a metric with no row here (the claim is
+    then not tested) takes its protocol's declared direction."""
+    mk = next((mk for mk in group.metrics if mk.preset_name == metric), None)
+    if mk is not None:
+        return mk.higher
+    from ..metrics import PRESETS
     return bool(PRESETS.get(metric).higher_is_better)
 
 
@@ -285,7 +196,7 @@ def evaluate_group(group, claims: Sequence[Claim]) -> list[Outcome]:
     for c in claims:
         if not len(group.subset(c.a.model, c.a.variant)) or not len(group.subset(c.b.model, c.b.variant)):
             continue
-        higher = _higher(c.metric)
+        higher = _higher(group, c.metric)
         ra, rb = _arm_runs(group, c.a, c.metric), _arm_runs(group, c.b, c.metric)
         ext = group.rows.loc[group.rows["preset_name"] == c.metric, "extractor"].dropna()
         o = Outcome(c, group.title, NOT_TESTED, extractor=str(ext.iloc[0]) if len(ext) else "",
@@ -332,8 +243,6 @@ def evaluate_group(group, claims: Sequence[Claim]) -> list[Outcome]:
 
 def adjust(outcomes: list[Outcome], alpha: float = ALPHA) -> list[Outcome]:
     """Holm's correction over every outcome with a test, then the verdicts (in place; returns them)."""
-    from .report.stats import holm
-
     tested = [o for o in outcomes if o.test is not None]
     for o, p in zip(tested, holm([o.test.p for o in tested])):
         o.p_adj = p
@@ -358,10 +267,10 @@ def adjust(outcomes: list[Outcome], alpha: float = ALPHA) -> list[Outcome]:
 
 
 def evaluate(rs, claims: Sequence[Claim] | None = None) -> list[Outcome]:
-    """Every claim in every group of a ``report.load.ResultSet`` (or a results directory), Holm-adjusted together;
+    """Every claim in every group of a ``results.ResultSet`` (or a results directory), Holm-adjusted together;
     claims whose arms are in no group are ``not tested``."""
-    from .report.groups import groups
-    from .report.load import ResultSet, load
+    from ..results import ResultSet, load
+    from .groups import groups
 
     if not isinstance(rs, ResultSet):
         rs = load(Path(rs))
@@ -384,6 +293,6 @@ def evaluate(rs, claims: Sequence[Claim] | None = None) -> list[Outcome]:
 
 def has_arms(rs, claims: Sequence[Claim]) -> bool:
     """Whether some group of the results holds both arms of some claim (the report then shows the Claims table)."""
-    from .report.groups import groups
+    from .groups import groups
     return any(len(g.subset(c.a.model, c.a.variant)) and len(g.subset(c.b.model, c.b.variant))
                for g in groups(rs) for c in claims)

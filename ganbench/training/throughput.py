@@ -1,12 +1,13 @@
-"""Cost of one training iteration (n_dis D steps + one G step) of a model, through the shared trainer's hot path.
+"""Training throughput: the cost of one training iteration (n_dis D steps + one G step) of a model, through the
+shared trainer's hot path (``ganbench throughput``).
 
-``make_loop`` builds the trainer's ``_Loop`` for a model without a run directory; ``iteration_flops`` counts the
+``make_loop`` builds the trainer's ``TrainingLoop`` for a model without a run directory; ``iteration_flops`` counts the
 FLOPs of one iteration (forward and backward of G and D, ``FlopCounterMode``: matmul/conv/attention, a multiply-add =
 2 FLOPs; elementwise ops not counted); ``matmul_gflops`` measures the device's fp32 (or given dtype) matmul rate, the
-reference the achieved rate is put against; ``profile_model`` returns img/s, achieved GFLOP/s and the top operators
+reference the achieved rate is put against; ``model_throughput`` returns img/s, achieved GFLOP/s and the top operators
 of ``torch.profiler``; ``ceiling_img_per_s`` is the roofline bound: img/s if every counted FLOP ran at the measured
 matmul rate and the uncounted elementwise ops were free (the same computation beats it only by running faster than a
-large matmul does); ``profile_models`` times several models in interleaved rounds of one process (docs/speed.md's
+large matmul does); ``throughput_table`` times several models in interleaved rounds of one process (docs/speed.md's
 table: the same load for every model, DCGAN's rate from the same rounds). Images per iteration = real images shown
 to D = n_dis x batch_size (the trainer's count).
 """
@@ -24,12 +25,14 @@ from ..models.base import create_model
 from ..provenance import device_name, resolve_device
 from .spec import TrainSpec
 from .run_options import configure_backends, set_memory_format
-from .trainer import _Loop, _State, build_optimizers
+from .checkpoint import LoopState
+from .loop import TrainingLoop
+from .trainer import build_optimizers
 
 
 def make_loop(model: str, preset: str = "tiny", variant: str = "default", dataset: str = "synthetic",
               device: str = "cpu", overrides: dict[str, Any] | None = None, seed: int = 0,
-              data_root: str | None = None) -> _Loop:
+              data_root: str | None = None) -> TrainingLoop:
     """The trainer's loop for ``model`` at its preset, ready for ``iteration()`` (no run directory, no metrics)."""
     device = resolve_device(device)
     overrides = dict(overrides or {})
@@ -43,16 +46,17 @@ def make_loop(model: str, preset: str = "tiny", variant: str = "default", datase
     if m.needs_reference:
         m.bind_reference(data.images)
     opt_g, opt_d = build_optimizers(m)
-    loop = _Loop(spec, m, None, opt_g, opt_d, data, torch.Generator().manual_seed(seed), _State(), None, device, [])
+    loop = TrainingLoop(spec, m, None, opt_g, opt_d, data, torch.Generator().manual_seed(seed), LoopState(), None,
+                        device, [])
     loop.model.train()
     return loop
 
 
-def images_per_iteration(loop: _Loop) -> int:
+def images_per_iteration(loop: TrainingLoop) -> int:
     return loop.cfg.n_dis * loop.cfg.batch_size
 
 
-def iteration_flops(loop: _Loop) -> int:
+def iteration_flops(loop: TrainingLoop) -> int:
     """FLOPs of one training iteration (forward + backward of G and D) as FlopCounterMode counts them."""
     with FlopCounterMode(display=False) as counter:
         loop.iteration()
@@ -80,7 +84,7 @@ def matmul_gflops(device: str = "cpu", n: int = 1024, seconds: float = 0.5,
     return best
 
 
-def time_iterations(loop: _Loop, iters: int) -> float:
+def time_iterations(loop: TrainingLoop, iters: int) -> float:
     """Seconds for ``iters`` iterations (device synchronised before the clock is read)."""
     _sync(loop.device)
     t0 = time.perf_counter()
@@ -90,7 +94,7 @@ def time_iterations(loop: _Loop, iters: int) -> float:
     return time.perf_counter() - t0
 
 
-def top_operators(loop: _Loop, k: int = 10) -> list[dict[str, Any]]:
+def top_operators(loop: TrainingLoop, k: int = 10) -> list[dict[str, Any]]:
     """The ``k`` operators with the most self time over one iteration (``torch.profiler``)."""
     from torch.profiler import ProfilerActivity, profile
 
@@ -106,9 +110,9 @@ def top_operators(loop: _Loop, k: int = 10) -> list[dict[str, Any]]:
             for e in events]
 
 
-def _result(loop: _Loop, model: str, preset: str, variant: str, dataset: str, iters: int, flops: int,
+def _result(loop: TrainingLoop, model: str, preset: str, variant: str, dataset: str, iters: int, flops: int,
             img_per_s: float, peak: float) -> dict[str, Any]:
-    """One model's profile row: labels, img/s, FLOPs per iteration and the achieved rate against ``peak``."""
+    """One model's throughput row: labels, img/s, FLOPs per iteration and the achieved rate against ``peak``."""
     achieved = flops * img_per_s / images_per_iteration(loop) / 1e9
     ceiling = images_per_iteration(loop) * peak * 1e9 / flops if flops else float("inf")
     return {"model": model, "preset": preset, "variant": variant, "dataset": dataset,
@@ -119,7 +123,7 @@ def _result(loop: _Loop, model: str, preset: str, variant: str, dataset: str, it
             "fraction_of_matmul": achieved / peak if peak else float("nan"), "ceiling_img_per_s": ceiling}
 
 
-def profile_models(models: list[str], preset: str = "tiny", variant: str = "default", dataset: str = "synthetic",
+def throughput_table(models: list[str], preset: str = "tiny", variant: str = "default", dataset: str = "synthetic",
                    device: str = "cpu", iters: int = 3, rounds: int = 3, overrides: dict[str, Any] | None = None,
                    data_root: str | None = None, reference: str | None = "dcgan",
                    goal: float = 0.25) -> list[dict[str, Any]]:
@@ -154,7 +158,7 @@ def profile_models(models: list[str], preset: str = "tiny", variant: str = "defa
     return out
 
 
-def profile_model(model: str, preset: str = "tiny", variant: str = "default", dataset: str = "synthetic",
+def model_throughput(model: str, preset: str = "tiny", variant: str = "default", dataset: str = "synthetic",
                   device: str = "cpu", iters: int = 3, overrides: dict[str, Any] | None = None,
                   data_root: str | None = None, top: int = 10) -> dict[str, Any]:
     """img/s, achieved GFLOP/s of the training step against the measured matmul rate, and the top operators."""

@@ -1,13 +1,14 @@
-"""Efficiency runs (suites with ``task: efficiency``, e.g. ``ganbench run --suite efficiency``).
+"""Efficiency runs (suites with ``task: efficiency``, e.g. ``ganbench run --suite efficiency``): the second kind of
+``results.Job`` beside training runs.
 
 One run per (model, preset, variant): build the model with randomly initialised weights at the suite's image shape
 (default 3x32x32, the shape the published parameter counts describe), then measure with
-``ganbench.metrics.efficiency.efficiency``: trainable and frozen parameter counts of G and D, FLOPs per generated
+``measure.efficiency``: trainable and frozen parameter counts of G and D, FLOPs per generated
 image (``FlopCounterMode`` around ``model.sample(1)``) and the seconds to generate ``n_images`` images (after one
 warm-up call). Models that sample from real images (posterior codes, meta-data) draw them from the suite's dataset;
 the cost does not depend on which images they are.
 
-A run writes the same layout as a training run (``config.yaml``, ``metrics.csv`` in the tidy ``results.COLUMNS``
+A run writes the same layout as a training run (``config.yaml``, ``metrics.csv`` rows made by ``results.record``
 with ``extractor`` "-", ``status.json``) so that ``ganbench results`` and ``ganbench report`` read it; a complete run
 is skipped when the suite runs again. Metric names: ``params_g``, ``params_d``, ``params_g_frozen``,
 ``params_d_frozen``, ``flops_per_image``, ``it<n>_s`` (seconds for n images in fp32; ``it100_s`` by default) and
@@ -23,8 +24,9 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, ClassVar
 
-from . import results
-from .errors import GanbenchError
+from .. import results
+from ..errors import GanbenchError
+from ..results import Job, RunLabels, RunResult, record, write_records
 
 PARAM_METRICS = ("params_g", "params_d", "params_g_frozen", "params_d_frozen")
 
@@ -35,8 +37,8 @@ def time_metric(n_images: int) -> str:
 
 
 @dataclass(frozen=True)
-class EfficiencySpec:
-    """One efficiency measurement; quacks like a ``TrainSpec`` for the executors (run_id, out_dir, device)."""
+class EfficiencySpec(Job):
+    """One efficiency measurement (a ``results.Job``)."""
 
     model: str
     preset: str = "paper"
@@ -71,33 +73,24 @@ class EfficiencySpec:
         h = hashlib.sha1(json.dumps(key, sort_keys=True, default=str).encode()).hexdigest()[:8]
         return f"{self.model}-{self.variant}-{self.preset}-eff-{h}"
 
-    def execute(self, progress: bool = True) -> "EfficiencyResult":
-        """Measure (or return the finished measurement); the executors call this instead of ``train``."""
+    def execute(self, progress: bool | str = True) -> RunResult:
+        """Measure (or read back the finished measurement)."""
         return run_efficiency(self)
 
 
-@dataclass
-class EfficiencyResult:
-    status: str
-    rows: list[dict[str, Any]]
-    run_dir: Path
-    wall_s: float
-    images_seen: int = 0
-    reason: str = ""
-
-
-def run_efficiency(spec: EfficiencySpec) -> EfficiencyResult:
+def run_efficiency(spec: EfficiencySpec) -> RunResult:
     """Measure one (model, preset, variant); a complete run directory is read back, not measured again."""
     import pandas as pd
     import torch
     import yaml
 
-    from .config import to_dict
-    from .io import write_yaml
-    from .metrics.efficiency import default_repeats, efficiency, timing_label
-    from .models import ImageSpec, create_model
-    from .models.base import MODELS, resolve_config
-    from .provenance import environment, resolve_device
+    from ..config import to_dict
+    from ..images import ImageSpec
+    from ..io import write_yaml
+    from ..models import create_model
+    from ..models.base import MODELS, resolve_config
+    from ..provenance import environment, resolve_device
+    from .measure import default_repeats, efficiency, timing_label
 
     if not spec.out_dir:
         raise GanbenchError("EfficiencySpec.out_dir is empty")
@@ -112,8 +105,8 @@ def run_efficiency(spec: EfficiencySpec) -> EfficiencyResult:
         diff = [k for k in new if k not in ("out_dir", "device", "data_root") and old.get(k) != new[k]]
         if diff:
             raise GanbenchError(f"{run_dir} holds a different run (differs in {', '.join(diff)}); use another --out")
-        return EfficiencyResult("complete", pd.read_csv(run_dir / "metrics.csv").to_dict("records"), run_dir,
-                                status.get("wall_s", 0.0))
+        return RunResult("complete", 0, pd.read_csv(run_dir / "metrics.csv").to_dict("records"), run_dir,
+                         status.get("wall_s", 0.0))
     device = resolve_device(spec.device)
     cfg = resolve_config(spec.model, spec.preset, spec.variant, dict(spec.overrides))
     results.check_writable(run_dir)
@@ -122,7 +115,7 @@ def run_efficiency(spec: EfficiencySpec) -> EfficiencyResult:
                          dict(spec.overrides))
     reference = None
     if model.needs_reference:
-        from .data import load_dataset
+        from ..data import load_dataset
         data = load_dataset(spec.dataset, "train", spec.resolution, spec.channels, spec.data_root)
         model.bind_reference(data.images)
         reference = {"name": data.name, "split": data.split, "n": len(data), "fingerprint": data.fingerprint}
@@ -146,39 +139,13 @@ def run_efficiency(spec: EfficiencySpec) -> EfficiencyResult:
     values = {**{k: r[k] for k in PARAM_METRICS}, "flops_per_image": r["flops_per_image"],
               it: r["seconds_fp32"], f"{it}_bf16": r["seconds_bf16"]}
     spread = {it: r["seconds_fp32_runs"], f"{it}_bf16": r["seconds_bf16_runs"]}  # std over the repeats
-    rows = [{"run": spec.run_id, "suite": spec.suite, "model": spec.model, "variant": spec.variant,
-             "preset": spec.preset, "dataset": "-", "split": "-", "resolution": spec.resolution,
-             "channels": spec.channels, "seed": spec.seed, "images_seen": 0, "wall_s": round(wall, 3),
-             "metric": name, "value": float(v),
-             "std": statistics.stdev(spread[name]) if len(spread.get(name, ())) > 1 else None, "extractor": "-",
-             "n_samples": spec.n_images if name.startswith("it") else (1 if name == "flops_per_image" else None),
-             "n_ref": None, "preset_name": "efficiency", "device": r["device"]} for name, v in values.items()]
-    results.write_rows(run_dir / "metrics.csv", rows)
+    labels = RunLabels(spec.run_id, spec.suite, spec.model, spec.variant, spec.preset, spec.seed)
+    rows = [record({"metric": name, "value": float(v), "dataset": "-", "split": "-", "resolution": spec.resolution,
+                    "channels": spec.channels, "extractor": "-", "preset": "efficiency", "higher_is_better": False,
+                    "std": statistics.stdev(spread[name]) if len(spread.get(name, ())) > 1 else None,
+                    "n_samples": spec.n_images if name.startswith("it") else (1 if name == "flops_per_image" else None),
+                    "n_ref": None}, labels, images_seen=0, wall_s=round(wall, 3), device=r["device"]).row()
+            for name, v in values.items()]  # parameters, FLOPs and seconds: lower is better
+    write_records(run_dir / "metrics.csv", rows)
     results.write_status(run_dir, "complete", images_seen=0, wall_s=round(wall, 3))
-    return EfficiencyResult("complete", rows, run_dir, wall)
-
-
-def expand_efficiency(suite, opts, results_root: Path) -> list[EfficiencySpec]:
-    """The runs of an efficiency suite: run entry x preset x variant (``opts`` as ``runner.SuiteOptions``)."""
-    from .models.base import MODELS, resolve_config
-    from .suites import RunEntry
-
-    entries = suite.runs
-    if entries == "all":
-        entries = tuple(RunEntry(m) for m in MODELS.names())
-    specs = []
-    for e in entries:
-        MODELS.get(e.model)
-        if opts.models and e.model not in opts.models:
-            continue
-        presets = (opts.preset,) if opts.preset else (e.presets or suite.presets or (suite.preset,))
-        for preset in presets:
-            for variant in e.variants:
-                spec = EfficiencySpec(
-                    model=e.model, preset=preset, variant=variant, resolution=suite.resolution,
-                    channels=suite.channels or 3, n_images=suite.n_images, dataset=opts.dataset or suite.dataset,
-                    data_root=opts.data_root, overrides=e.overrides,
-                    seed=int((opts.seeds or suite.seeds or (0,))[0]), device=opts.device, suite=suite.name)
-                resolve_config(spec.model, spec.preset, spec.variant, dict(spec.overrides))  # fail early
-                specs.append(replace(spec, out_dir=str(results_root / suite.name / spec.run_id)))
-    return specs
+    return RunResult("complete", 0, rows, run_dir, wall)

@@ -1,4 +1,4 @@
-"""Read a results directory into what the report needs: the tidy metric rows (``results.load_metrics``), split into
+"""Read a results directory into what analysis and reports need: the tidy metric rows (``store.load_metrics``), split into
 training and efficiency rows, and one record per run directory (status, spec, parameter counts, deviations, device,
 latest sample grid) from ``status.json`` and ``config.yaml``."""
 from __future__ import annotations
@@ -12,8 +12,9 @@ from typing import Any
 import pandas as pd
 import yaml
 
-from .. import results
 from ..errors import GanbenchError
+from . import store
+from .record import COLUMNS
 
 RUN_FIELDS = ["key", "suite", "run", "dir", "task", "status", "reason", "images_seen", "wall_s", "model", "variant",
               "preset", "seed", "dataset", "split", "n_train", "resolution", "channels", "kimg", "eval_every_kimg",
@@ -24,7 +25,7 @@ RUN_FIELDS = ["key", "suite", "run", "dir", "task", "status", "reason", "images_
 @dataclass
 class ResultSet:
     roots: list[Path]
-    rows: pd.DataFrame  # training metric rows (results.COLUMNS + status)
+    rows: pd.DataFrame  # training metric rows (COLUMNS + status)
     eff: pd.DataFrame  # efficiency rows (extractor "-")
     runs: pd.DataFrame  # one line per run directory (RUN_FIELDS)
 
@@ -73,7 +74,7 @@ def _latest_sample(d: Path) -> tuple[str | None, float]:
 
 
 def run_record(root: Path, d: Path) -> dict[str, Any]:
-    st = results.read_status(d)
+    st = store.read_status(d)
     cfg = _yaml(d / "config.yaml")
     spec = cfg.get("spec") or {}
     data = cfg.get("dataset") or {}
@@ -108,8 +109,8 @@ def load(root: Path, extra: list[Path] | None = None) -> ResultSet:
     roots = [Path(root)] + [Path(e) for e in (extra or []) if Path(e).exists()]
     recs, frames, seen = [], [], set()
     for r in roots:
-        df = results.load_metrics(r)
-        for d in results.run_dirs(r):
+        df = store.load_metrics(r)
+        for d in store.run_dirs(r):
             if d.resolve() in seen:
                 continue
             seen.add(d.resolve())
@@ -121,7 +122,7 @@ def load(root: Path, extra: list[Path] | None = None) -> ResultSet:
         runs = runs.drop_duplicates("key").sort_values(["task", "suite", "model", "variant", "preset", "seed", "run"],
                                                        kind="stable", na_position="last").reset_index(drop=True)
         _fill_from_suite(runs)
-    rows = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=results.COLUMNS + ["status"])
+    rows = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=COLUMNS + ["status"])
     rows = rows.drop_duplicates(["suite", "run", "images_seen", "metric", "preset_name"])
     rows["extractor"] = rows["extractor"].fillna("-").astype(str)
     eff = rows[rows["extractor"] == "-"].reset_index(drop=True)
@@ -136,21 +137,3 @@ def _fill_from_suite(runs: pd.DataFrame) -> None:
             vals = runs.loc[idx, col].dropna()
             if len(vals):
                 runs.loc[idx, col] = runs.loc[idx, col].fillna(vals.mode().iloc[0])
-
-
-def load_validation(extractor: str) -> dict[str, Any] | None:
-    """The committed disturbance-ladder result of an extractor (``ganbench validate-metric``), None if it was never
-    validated; an unreadable file reads as {"unreadable": reason}."""
-    try:
-        from ..metrics.validation import validation_path
-    except Exception:  # noqa: BLE001  (a report must render without the metric harness)
-        return None
-    import json
-    p = validation_path(extractor)
-    if not p.exists():
-        return None
-    try:
-        data = json.loads(p.read_text())
-    except (OSError, ValueError) as e:
-        return {"unreadable": f"{p.name}: {str(e).splitlines()[0]}"}
-    return data if isinstance(data, dict) else {"unreadable": f"{p.name}: not a JSON object"}

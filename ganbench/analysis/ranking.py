@@ -1,41 +1,21 @@
-"""Across-seed tests for the report's rank groups: Welch's t-test (scipy.stats.ttest_ind, equal_var=False) of the
+"""Rank groups over seeds: Welch's t-test (scipy.stats.ttest_ind, equal_var=False) of the
 best model against each other one, Holm's step-down correction over those comparisons, and rank group A = the best
 model plus every model not significantly different from it at ``ALPHA`` after Holm; the same step on the models left
 gives group B, then C, and so on."""
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Sequence
 
 import numpy as np
-from scipy import stats
 
-ALPHA = 0.05
+from .inference import ALPHA, holm, welch_p
+
 METHOD = (f"Rank groups, stepwise: (A) the best mean and every model not significantly different from it; (B) the "
           f"best of the rest and every model of the rest not significantly different from it; and so on (C, ...); "
           f"(n=1) one complete seed, not tested. Test: two-sided Welch's t-test "
           f"(scipy.stats.ttest_ind, equal_var=False) of the best against each other model, Holm correction over "
           f"those comparisons, alpha {ALPHA:g}. Bold: group A, only when the tests separate it from the rest.")
-
-
-def holm(pvalues: Sequence[float]) -> list[float]:
-    """Holm-adjusted p-values (step-down: sorted p_(i) times m - i + 1, made monotone, capped at 1)."""
-    p = np.asarray(pvalues, dtype=float)
-    m = len(p)
-    out = np.empty(m)
-    running = 0.0
-    for rank, i in enumerate(np.argsort(p, kind="stable")):
-        running = max(running, min(1.0, (m - rank) * p[i]))
-        out[i] = running
-    return out.tolist()
-
-
-def welch_p(a: Sequence[float], b: Sequence[float]) -> float:
-    """Two-sided Welch p-value; 1.0 when undefined (no spread in either sample), so nothing is called different
-    on no evidence."""
-    p = float(stats.ttest_ind(a, b, equal_var=False).pvalue)
-    return 1.0 if math.isnan(p) else p
 
 
 @dataclass
@@ -75,3 +55,19 @@ def rank(values: Sequence[Sequence[float]], higher: bool, alpha: float = ALPHA) 
     if better_single:
         reason = "a one-seed model has a mean at least as good as the best tested one"
     return Ranking(groups, True, bold, pv, reason)
+
+
+def rank_groups(values: dict[str, list[float]], higher: bool, alpha: float = ALPHA) -> list[list[str]]:
+    """Stepwise rank groups of the entries with 2+ values (see the module docstring), best group first."""
+    remaining = [k for k, v in values.items() if len(v) >= 2]
+    out: list[list[str]] = []
+    while remaining:
+        if len(remaining) == 1:
+            out.append(remaining)
+            break
+        r = rank([values[k] for k in remaining], higher, alpha)
+        top = [k for k, g in zip(remaining, r.groups) if g == "A"]
+        top.sort(key=lambda k: float(np.mean(values[k])), reverse=higher)
+        out.append(top)
+        remaining = [k for k in remaining if k not in top]
+    return out

@@ -32,6 +32,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from ..errors import GanbenchError
+
 FAMILIES: dict[str, tuple[float, ...]] = {
     "noise": (0.25, 0.5, 0.75),
     "blur": (1.0, 2.0, 4.0),
@@ -42,7 +44,7 @@ FAMILIES: dict[str, tuple[float, ...]] = {
 }
 DEGENERATE = ("uniform", "binary", "gaussian", "constant", "repeated")
 DEGENERATE_FACTOR = 3.0
-WEIGHTS_DIR = Path(__file__).parent / "weights"
+WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "metrics" / "weights"  # verdicts live beside the weights
 
 
 def _to_float(x: Tensor) -> Tensor:
@@ -213,7 +215,67 @@ def validation_path(extractor: str) -> Path:
 
 
 def load_validation(extractor: str) -> dict | None:
-    """The committed ladder result of an extractor, or None if it was never validated."""
+    """The committed ladder result of an extractor (``ganbench validate-metric --record``), None if it was never
+    validated; an unreadable file reads as {"unreadable": reason}."""
     import json
+
     p = validation_path(extractor)
-    return json.loads(p.read_text()) if p.exists() else None
+    if not p.exists():
+        return None
+    try:
+        data = json.loads(p.read_text())
+    except (OSError, ValueError) as e:
+        return {"unreadable": f"{p.name}: {str(e).splitlines()[0]}"}
+    return data if isinstance(data, dict) else {"unreadable": f"{p.name}: not a JSON object"}
+
+
+def untrained_samples(n: int, held, seed: int = 0, preset: str = "tiny") -> "dict[str, object]":
+    """uint8 samples of every registered model's untrained generator (``preset``, seed ``seed``, as a run's
+    evaluation at 0 images draws them); models that sample with real images get the held-out images."""
+    import torch
+
+    from ..images import to_uint8
+    from ..models import MODELS, create_model
+
+    out = {}
+    for name in MODELS.names():
+        with torch.random.fork_rng():
+            torch.manual_seed(seed)
+            model = create_model(name, preset, img=held.spec).eval()
+            if model.samples_from_data:
+                model.bind_reference(held.images)
+            g = torch.Generator().manual_seed(seed)
+            out[f"untrained:{name}"] = torch.cat([to_uint8(model.sample(min(500, n - i), g))
+                                                  for i in range(0, n, 500)])
+    return out
+
+
+def ladder_for(extractor: str, dataset: str = "fashion-mnist", n: int = 2000, seed: int = 0,
+               data_root: str | None = None, device: str = "cpu", progress=None, generators: bool = True):
+    """Run the ladder: ``n`` test-split images (disturbed) against the train split's cached statistics."""
+    import torch
+
+    from ..data import load_dataset
+    from ..metrics.features import FEATURES, get_extractor
+    from ..metrics.frechet import feature_stats, frechet_distance
+    from ..metrics.reference import extract_all, reference_stats
+
+    FEATURES.get(extractor)  # unknown name: one-line error with close matches
+    ext = get_extractor(extractor, device)
+    ref_data = load_dataset(dataset, "train", 32, 1, data_root)
+    held = load_dataset(dataset, "test", 32, 1, data_root)
+    if n < 100 or n > len(held):
+        raise GanbenchError(f"--n {n}: need 100 <= n <= {len(held)} (the held-out split's size)")
+    ref = reference_stats(ref_data, ext)
+    idx = torch.randperm(len(held), generator=torch.Generator().manual_seed(seed))[:n]
+    images, labels = held.images[idx], (held.labels[idx] if held.labels is not None else None)
+
+    def distance(x: torch.Tensor) -> float:
+        mu, sigma = feature_stats(extract_all(ext, x, layers=(ext.fd_layer,))[ext.fd_layer])
+        return frechet_distance(mu, sigma, ref.mu, ref.sigma)
+
+    metric = ext.metric_names.get("fd", "fd")
+    return run_ladder(distance, images, labels, extractor=extractor, metric=metric, seed=seed,
+                      reference=f"{dataset} train ({ref.n}), 32px 1ch",
+                      held_out=f"{dataset} test ({n} of {len(held)}, randperm seed {seed})", progress=progress,
+                      extra_degenerate=untrained_samples(n, held, seed) if generators else None)

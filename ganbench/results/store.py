@@ -1,7 +1,7 @@
 """The results store. Each run writes ``<results>/<suite>/<run-id>/``:
 
 - ``config.yaml``  fully resolved config (spec, model config, dataset, git commit, packages, hardware)
-- ``metrics.csv``  tidy table, one row per (images_seen, metric) with every label (see ``COLUMNS``)
+- ``metrics.csv``  tidy table, one row per (images_seen, metric) with every label (``record.COLUMNS``)
 - ``status.json``  ``running`` | ``complete`` | ``diverged`` | ``failed``, images seen, wall-clock
 - ``checkpoints/ckpt-<kimg>.pt`` and ``samples/<kimg>.png``
 
@@ -16,12 +16,9 @@ from typing import Any
 
 import pandas as pd
 
-from .errors import GanbenchError
-from .io import write_json, write_text
-
-COLUMNS = ["run", "suite", "model", "variant", "preset", "dataset", "split", "resolution", "channels", "seed",
-           "images_seen", "wall_s", "metric", "value", "std", "extractor", "n_samples", "n_ref", "preset_name",
-           "device", "sample_split"]  # sample_split: where samples_from_data models drew real images (else empty)
+from ..errors import GanbenchError
+from ..io import write_json
+from .record import COLUMNS, fill_direction
 
 
 def default_root() -> Path:
@@ -37,11 +34,6 @@ def check_writable(path: Path) -> None:
         probe.unlink()
     except OSError as e:
         raise GanbenchError(f"results directory {path} is not writable: {e.strerror or e}") from None
-
-
-def write_rows(path: Path, rows: list[dict[str, Any]]) -> None:
-    df = pd.DataFrame(rows, columns=COLUMNS)
-    write_text(path, df.to_csv(index=False))
 
 
 def read_status(run_dir: Path) -> dict[str, Any]:
@@ -74,7 +66,7 @@ def load_metrics(root: Path, complete_only: bool = False) -> pd.DataFrame:
             continue
         f = d / "metrics.csv"
         if f.exists():
-            df = _read_metrics(f)
+            df = read_metrics(f)
             df["status"] = status
             frames.append(df)
     if not frames:
@@ -82,7 +74,7 @@ def load_metrics(root: Path, complete_only: bool = False) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
-def _read_metrics(f: Path) -> pd.DataFrame:
+def read_metrics(f: Path) -> pd.DataFrame:
     try:
         df = pd.read_csv(f)
     except (OSError, ValueError, pd.errors.ParserError) as e:
@@ -90,7 +82,7 @@ def _read_metrics(f: Path) -> pd.DataFrame:
     missing = {"images_seen", "metric", "value", "extractor"} - set(df.columns)
     if missing:
         raise GanbenchError(f"corrupt metrics table {f}: no column(s) {', '.join(sorted(missing))}")
-    return df
+    return fill_direction(df)
 
 
 def summary(root: Path) -> pd.DataFrame:
@@ -102,7 +94,7 @@ def summary(root: Path) -> pd.DataFrame:
                 "kimg": round(st.get("images_seen", 0) / 1000, 1), "wall_s": st.get("wall_s")}
         f = d / "metrics.csv"
         if f.exists():
-            df = _read_metrics(f)
+            df = read_metrics(f)
             df = df[df["images_seen"] == df["images_seen"].max()] if len(df) else df
             for _, r in df.iterrows():
                 line[f"{r['metric']}[{r['extractor']}]"] = round(float(r["value"]), 4)

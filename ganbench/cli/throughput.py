@@ -1,4 +1,4 @@
-"""``ganbench profile``: the cost of one training iteration of a model (img/s, achieved GFLOP/s, top operators)."""
+"""``ganbench throughput``: the cost of one training iteration of a model (img/s, achieved GFLOP/s, top operators)."""
 from __future__ import annotations
 
 import json
@@ -9,7 +9,7 @@ from ..config import parse_overrides
 from . import cli
 
 
-@cli.command()
+@cli.command("throughput")
 @click.option("--model", required=True, help="a registered model (ganbench list models), a comma-separated list, or "
                                             "'all': several models are timed in interleaved rounds of one process")
 @click.option("--preset", default="tiny", show_default=True)
@@ -27,11 +27,11 @@ from . import cli
 @click.option("--channels-last/--no-channels-last", default=None, help="NHWC memory format [default: on]")
 @click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="override a model config field")
 @click.option("--json", "as_json", is_flag=True, help="print the result as one JSON object")
-def profile(model, preset, variant, dataset, data_root, device, iters, top, rounds, goal, precision, channels_last,
+def throughput_cmd(model, preset, variant, dataset, data_root, device, iters, top, rounds, goal, precision, channels_last,
             sets, as_json) -> None:
     """Time one training iteration (n_dis D steps + 1 G step at the preset's batch) after a warm-up one."""
     from ..models import MODELS
-    from ..training.step_profile import profile_model
+    from ..training.throughput import model_throughput
 
     overrides = parse_overrides(list(sets))
     overrides.update({k: v for k, v in {"precision": precision, "channels_last": channels_last}.items()
@@ -40,10 +40,10 @@ def profile(model, preset, variant, dataset, data_root, device, iters, top, roun
     for m in names:
         MODELS.get(m)  # an unknown name fails here, before any model is built
     if len(names) > 1:
-        _profile_many(names, preset, variant, dataset, device, iters, rounds, overrides, data_root, goal, as_json)
+        _throughput_many(names, preset, variant, dataset, device, iters, rounds, overrides, data_root, goal, as_json)
         return
     model = names[0]
-    r = profile_model(model, preset, variant, dataset, device, iters, overrides, data_root, top)
+    r = model_throughput(model, preset, variant, dataset, device, iters, overrides, data_root, top)
     if as_json:
         click.echo(json.dumps(r))
         return
@@ -61,11 +61,11 @@ def profile(model, preset, variant, dataset, data_root, device, iters, top, roun
             click.echo(f"    {o['op']:42s} {o['self_ms']:9.1f} ms {100 * o['share']:5.1f}%  {o['calls']} calls")
 
 
-def _profile_many(names, preset, variant, dataset, device, iters, rounds, overrides, data_root, goal,
+def _throughput_many(names, preset, variant, dataset, device, iters, rounds, overrides, data_root, goal,
                   as_json) -> None:
-    from ..training.step_profile import profile_models
+    from ..training.throughput import model_throughputs
 
-    rows = profile_models(names, preset, variant, dataset, device, iters, rounds, overrides, data_root, goal=goal)
+    rows = throughput_table(names, preset, variant, dataset, device, iters, rounds, overrides, data_root, goal=goal)
     if as_json:
         click.echo(json.dumps(rows))
         return

@@ -1,8 +1,8 @@
-"""Expand a suite into its runs (validated before anything runs); ``ganbench.executors`` runs them.
+"""Expand a suite into its jobs (validated before anything runs); ``ganbench.executors`` runs them.
 
-Each kind of suite (``task`` in its YAML) has its own expander in ``EXPANDERS``: training runs here
-(``expand_training``), measurements in ``ganbench.efficiency_suite``. ``expand`` does what they share: includes and
-profiles."""
+Each kind of suite (``task`` in its YAML) has its own expander in ``EXPANDERS``: training runs (``expand_training``,
+``training.TrainSpec``) and efficiency measurements (``expand_efficiency``, ``efficiency.EfficiencySpec``). ``expand``
+does what they share: includes and profiles."""
 from __future__ import annotations
 
 import dataclasses
@@ -10,15 +10,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from .efficiency_suite import expand_efficiency
-from .errors import GanbenchError
-from .executors import Outcome, RetryPolicy, execute_local, run_one  # noqa: F401  (re-exported)
-from .models.base import MODELS, resolve_config
-from .suites import Suite, load_suite
-from .training import TrainSpec
+from ..efficiency import EfficiencySpec
+from ..errors import GanbenchError
+from ..models.base import MODELS, resolve_config
+from ..results import Job
+from ..training import TrainSpec
+from .suite import RunEntry, Suite, check_windows, load_suite
 
-__all__ = ["SuiteOptions", "apply_profile", "expand", "expand_training", "EXPANDERS", "Outcome", "RetryPolicy",
-           "execute_local", "run_one"]
+__all__ = ["SuiteOptions", "apply_profile", "expand", "expand_training", "expand_efficiency", "EXPANDERS",
+           "resolve_point"]
 
 
 @dataclass(frozen=True)
@@ -43,7 +43,7 @@ def apply_profile(suite: Suite, profile: str | None) -> Suite:
     if not profile:
         return suite
     if profile not in suite.profiles:
-        from .registry import unknown
+        from ..registry import unknown
         raise GanbenchError(unknown(f"profile of suite {suite.name}", profile, suite.profiles))
     over = dict(suite.profiles[profile])
     for k in ("seeds", "metrics"):
@@ -53,7 +53,6 @@ def apply_profile(suite: Suite, profile: str | None) -> Suite:
         out = dataclasses.replace(suite, **over)
     except TypeError as e:
         raise GanbenchError(f"suite {suite.name} profile {profile}: {e}") from None
-    from .suites import check_windows
     check_windows(out.windows, out.grid, f"suite {suite.name} profile {profile}")
     return out
 
@@ -76,7 +75,7 @@ def resolve_point(model: str, point: dict) -> dict:
 
 
 def expand(suite: Suite | str, opts: SuiteOptions = SuiteOptions(), results_root: Path = Path("results"),
-           _seen: frozenset[str] = frozenset()) -> list[TrainSpec]:
+           _seen: frozenset[str] = frozenset()) -> list[Job]:
     """All runs of a suite (and the suites it includes), validated before anything runs: ``TrainSpec`` for a
     training suite, ``EfficiencySpec`` for an efficiency one (each kind by its expander in ``EXPANDERS``)."""
     if isinstance(suite, str):
@@ -84,7 +83,7 @@ def expand(suite: Suite | str, opts: SuiteOptions = SuiteOptions(), results_root
     if suite.name in _seen:
         raise GanbenchError(f"suite {suite.name} includes itself")
     suite = apply_profile(suite, opts.profile)
-    specs: list[TrainSpec] = []
+    specs: list[Job] = []
     for inc in suite.include:
         specs += expand(inc, dataclasses.replace(opts, profile=None), results_root, _seen | {suite.name})
     return specs + EXPANDERS[suite.task](suite, opts, results_root)
@@ -96,7 +95,6 @@ def expand_training(suite: Suite, opts: SuiteOptions, results_root: Path) -> lis
     det = {"deterministic": True} if opts.deterministic else {}  # absent otherwise: run ids and specs unchanged
     entries = suite.runs
     if entries == "all":
-        from .suites import RunEntry
         entries = tuple(RunEntry(m) for m in MODELS.names())
     for m in suite.windows:
         MODELS.get(m)  # a misspelt model's window would silently give that model the whole grid
@@ -122,6 +120,29 @@ def expand_training(suite: Suite, opts: SuiteOptions, results_root: Path) -> lis
     if opts.models:
         for m in opts.models:
             MODELS.get(m)
+    return specs
+
+
+def expand_efficiency(suite: Suite, opts: SuiteOptions, results_root: Path) -> list[EfficiencySpec]:
+    """The runs of an efficiency suite: run entry x preset x variant."""
+    entries = suite.runs
+    if entries == "all":
+        entries = tuple(RunEntry(m) for m in MODELS.names())
+    specs = []
+    for e in entries:
+        MODELS.get(e.model)
+        if opts.models and e.model not in opts.models:
+            continue
+        presets = (opts.preset,) if opts.preset else (e.presets or suite.presets or (suite.preset,))
+        for preset in presets:
+            for variant in e.variants:
+                spec = EfficiencySpec(
+                    model=e.model, preset=preset, variant=variant, resolution=suite.resolution,
+                    channels=suite.channels or 3, n_images=suite.n_images, dataset=opts.dataset or suite.dataset,
+                    data_root=opts.data_root, overrides=e.overrides,
+                    seed=int((opts.seeds or suite.seeds or (0,))[0]), device=opts.device, suite=suite.name)
+                resolve_config(spec.model, spec.preset, spec.variant, dict(spec.overrides))  # fail early
+                specs.append(dataclasses.replace(spec, out_dir=str(results_root / suite.name / spec.run_id)))
     return specs
 
 
