@@ -123,3 +123,31 @@ def selection(root: Path, suite, profile: str | None = None) -> tuple[dict[str, 
                "table": table.to_dict("records"), **_provenance(root / suite.name)}
     payload["edge"] = on_edge(payload)
     return payload, table
+
+
+def run_tuning(suite_name: str, profile: str | None, root: Path, models: tuple[str, ...] | None = None,
+               workers: int = 1, data_root: str | None = None, device: str = "auto", select_only: bool = False,
+               log=None) -> tuple[Any, dict[str, Any], Any]:
+    """Train the tuning suite's grid (unless ``select_only``; complete runs are read back) and select each model's
+    point: (the profiled suite, the selection record, its table)."""
+    import dataclasses
+
+    from .. import results
+    from ..executors import execute_local
+    from ..suites import SuiteOptions, apply_profile, expand, load_suite
+
+    suite = apply_profile(load_suite(suite_name), profile)
+    suite = dataclasses.replace(suite, profiles={}, default_profile=None)  # applied once, here
+    if not suite.grid:
+        raise GanbenchError(f"suite {suite.name} has no 'grid': not a tuning suite")
+    if suite.select_by not in suite.metrics:
+        raise GanbenchError(f"suite {suite.name}: select_by {suite.select_by} is not one of its metrics")
+    if not select_only:
+        specs = expand(suite, SuiteOptions(data_root=data_root, device=device, models=models), root)
+        results.check_writable(root)
+        outcomes = execute_local(specs, workers=workers, progress=False,
+                                 on_done=(lambda o: log(f"[{o.status}] {o.spec.run_id}")) if log else None)
+        if any(o.status == "failed" for o in outcomes) and log:
+            log("some tuning runs failed; selecting from the rest")
+    payload, table = selection(root, suite, profile)
+    return suite, payload, table

@@ -26,51 +26,6 @@ def _device(device: str) -> str:
     return resolve_device(device)
 
 
-def _load_images(spec: str, resolution: int | None, channels: int | None, data_root: str | None):
-    """An image folder, or ``dataset[:split]`` -> ImageData."""
-    from ..data import DATASETS, load_dataset
-
-    p = Path(spec)
-    if p.is_dir():
-        if resolution is None:
-            from PIL import Image
-
-            from ..data.folder import EXTENSIONS
-            first = next((f for f in sorted(p.rglob("*")) if f.suffix.lower() in EXTENSIONS), None)
-            if first is None:
-                raise GanbenchError(f"no images found under {p}")
-            try:
-                with Image.open(first) as im:
-                    resolution = min(im.size)
-            except OSError as e:
-                raise GanbenchError(f"corrupt image {first}: {e}") from None
-        return load_dataset("folder", "train", resolution, channels or 3, str(p))
-    name, _, split = spec.partition(":")
-    if name not in DATASETS:
-        raise GanbenchError(f"{spec!r} is neither an image folder, a .npz statistics file, nor a dataset "
-                            f"(choose from: {', '.join(DATASETS.names())}; e.g. fashion-mnist:test)")
-    return load_dataset(name, split or "train", resolution, channels, data_root)
-
-
-def _side(spec: str, ext, n: int | None, resolution, channels, data_root, batch_size: int, foreign_ok: bool):
-    """(statistics, input label, extractor label) for one FD input: a .npz file, a folder or a dataset split."""
-    import zipfile
-
-    from ..metrics.reference import check_stats, load_stats_file, reference_stats
-
-    if spec.endswith(".npz"):
-        if not Path(spec).is_file():
-            raise GanbenchError(f"statistics file {spec} not found")
-        try:
-            ref = load_stats_file(spec)
-        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as e:
-            raise GanbenchError(f"bad statistics file {spec}: {str(e).splitlines()[0] if str(e) else type(e).__name__}"
-                                ) from None
-        return ref, spec, check_stats(ref, ext, foreign_ok)
-    data = _load_images(spec, resolution, channels, data_root)
-    return reference_stats(data, ext, n, False, batch_size), f"{data.name}:{data.split}", ext.name
-
-
 @cli.command("fid")
 @click.argument("a")
 @click.argument("b")
@@ -89,25 +44,20 @@ def fid_cmd(a, b, extractor, n, resolution, channels, data_root, device, batch_s
             inception_weights):
     """Frechet distance between A and B (image folders, .npz statistics, or dataset[:split], e.g.
     fashion-mnist:test), with the chosen extractor's features (``inception-v3`` gives FID)."""
-    from ..metrics import frechet_distance, get_extractor
-    from ..metrics.reference import FOREIGN
+    from dataclasses import asdict
+
+    from ..metrics import get_extractor
+    from ..metrics.sets import fd_between
 
     _use_inception_weights(inception_weights)
     ext = get_extractor(extractor, _device(device))
-    ch = int(channels) if channels else None
-    ra, la, ea = _side(a, ext, n, resolution, ch, data_root, batch_size, foreign_stats)
-    rb, lb, eb = _side(b, ext, n, resolution, ch, data_root, batch_size, foreign_stats)
-    value = frechet_distance(ra.mu, ra.sigma, rb.mu, rb.sigma)
-    metric = ext.metric_names["fd"]
-    label = ext.name if ea == eb == ext.name else FOREIGN if ea == eb else f"{ext.name} vs {FOREIGN}"
-    sha = ext.weights_sha256 if label == ext.name else f"unknown ({FOREIGN})"
-    n_a, n_b = ra.n or "unknown", rb.n or "unknown"
+    r = fd_between(a, b, ext, n, resolution, int(channels) if channels else None, data_root, batch_size,
+                   foreign_stats)
     if as_json:
-        click.echo(json.dumps({"metric": metric, "value": value, "extractor": label, "a": la, "n_a": n_a,
-                               "extractor_a": ea, "b": lb, "n_b": n_b, "extractor_b": eb,
-                               "weights_sha256": sha}))
+        click.echo(json.dumps(asdict(r)))
     else:
-        click.echo(f"{metric}: {value:.6g}  ({label}; {la} [{ea}] n={n_a} vs {lb} [{eb}] n={n_b})")
+        click.echo(f"{r.metric}: {r.value:.6g}  ({r.extractor}; {r.a} [{r.extractor_a}] n={r.n_a} vs {r.b} "
+                   f"[{r.extractor_b}] n={r.n_b})")
 
 
 @cli.command("stats")
@@ -129,11 +79,12 @@ def stats_cmd(dataset, split, extractor, n, features, resolution, channels, data
     """Precompute and cache reference statistics; prints the cache file path."""
     from ..metrics import get_extractor
     from ..metrics.reference import cache_path, reference_key, reference_stats
+    from ..metrics.sets import load_images
 
     _use_inception_weights(inception_weights)
     ext = get_extractor(extractor, _device(device))
     spec = dataset if Path(dataset).is_dir() else f"{dataset}:{split}"
-    data = _load_images(spec, resolution, int(channels) if channels else None, data_root)
+    data = load_images(spec, resolution, int(channels) if channels else None, data_root)
     ref = reference_stats(data, ext, n, features, batch_size)
     click.echo(str(ref.path or cache_path(reference_key(data, ext, n, features))))
     if export:
@@ -158,18 +109,9 @@ def efficiency_cmd(model, preset, variant, resolution, channels, n_images, devic
     """Parameters, FLOPs per image and IT, the time to generate N images, in fp32 and bf16 (median of repeated
     calls after a warm-up; CUDA events on a GPU). Randomly initialised weights; models that sample from real images
     get uniform-noise reference images, which do not change cost."""
-    import torch
+    from ..efficiency.measure import measure_model
 
-    from ..efficiency.measure import efficiency
-    from ..models import ImageSpec, create_model
-
-    m = create_model(model, preset, variant, ImageSpec(channels, resolution, 0)).to(_device(device))
-    if m.needs_reference:
-        g = torch.Generator().manual_seed(0)
-        m.bind_reference(torch.randint(0, 256, (max(n_images, 256), channels, resolution, resolution),
-                                       generator=g, dtype=torch.uint8))
-    r = {"model": model, "preset": preset, "variant": variant, "resolution": resolution, "channels": channels,
-         **efficiency(m, n_images, _device(device), repeats=repeats)}
+    r = measure_model(model, preset, variant, resolution, channels, n_images, _device(device), repeats)
     if as_json:
         click.echo(json.dumps(r))
     else:

@@ -154,8 +154,8 @@ def run(suite, profile, preset, dataset, seeds, kimg, eval_every, metrics, model
         dry_run, deterministic, device, data_root, results_root, quiet, log_format) -> None:
     """Run every training run of a suite; complete runs are skipped, interrupted ones resume."""
     from .. import results
+    from ..executors import execute
     from ..suites import SuiteOptions, expand
-    from ..executors import execute_local
 
     mode = choose(log_format, quiet)
     _logging(quiet)
@@ -175,11 +175,7 @@ def run(suite, profile, preset, dataset, seeds, kimg, eval_every, metrics, model
     def done(o) -> None:
         if not quiet or o.status == "failed":
             click.echo(f"[{o.status}] {o.spec.run_id}" + (f": {o.error}" if o.error else ""), err=True)
-    if executor == "ray":
-        from ..executors.ray_executor import execute_ray
-        outcomes = execute_ray(specs, address=address, on_done=done, progress=mode)
-    else:
-        outcomes = execute_local(specs, workers=workers, progress=mode, on_done=done)
+    outcomes = execute(specs, executor, workers, address, progress=mode, on_done=done)
     counts = {s: sum(o.status == s for o in outcomes) for s in ("complete", "diverged", "failed")}
     click.echo(f"suite {suite}: {len(outcomes)} runs: " + ", ".join(f"{v} {k}" for k, v in counts.items())
                + f" -> {root / Path(specs[0].out_dir).parent.name if specs else root}")

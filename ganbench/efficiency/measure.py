@@ -103,3 +103,20 @@ def efficiency(model: nn.Module, n_images: int = 100, device: str | torch.device
     return {**r, "seconds": seconds, "images_per_s": n_images / seconds if seconds > 0 else float("inf"),
             "repeats": repeats, "precisions": list(precisions), "device": device_name(device),
             "timing": timing_label(device, repeats)}
+
+
+def measure_model(model: str, preset: str = "paper", variant: str = "default", resolution: int = 32,
+                  channels: int = 3, n_images: int = 100, device: str = "cpu",
+                  repeats: int | None = None) -> dict[str, Any]:
+    """``efficiency`` of a freshly built model (randomly initialised weights) with its labels (``ganbench
+    efficiency``); models that sample from real images get uniform-noise images, which do not change cost."""
+    from ..images import ImageSpec
+    from ..models import create_model
+
+    m = create_model(model, preset, variant, ImageSpec(channels, resolution, 0)).to(device)
+    if m.needs_reference:
+        g = torch.Generator().manual_seed(0)
+        m.bind_reference(torch.randint(0, 256, (max(n_images, 256), channels, resolution, resolution),
+                                       generator=g, dtype=torch.uint8))
+    return {"model": model, "preset": preset, "variant": variant, "resolution": resolution, "channels": channels,
+            **efficiency(m, n_images, device, repeats=repeats)}

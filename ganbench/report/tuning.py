@@ -77,3 +77,19 @@ def selection_markdown(suite, payload: dict[str, Any], table) -> list[str]:
         md.append(f"| {m} | " + " | ".join(cells.get(p, "—") for p in grid) + f" | {chosen[m]}"
                   + (" (edge)" if m in payload["edge"] else "") + " |")
     return md
+
+
+def write_selection(suite, payload: dict[str, Any], table, out, record: bool = False, log=None) -> list[str]:
+    """Write ``selection.md`` and ``selection.json`` into ``out`` (and, with ``record``, the committed tuning
+    record that presets and reports cite); returns the Markdown lines."""
+    from ..analysis.tuning import RECORD
+    from ..io import write_json, write_text
+
+    md = selection_markdown(suite, payload, table)
+    write_text(out / "selection.md", "\n".join(md) + "\n")
+    write_json(out / "selection.json", payload)
+    if record:
+        write_json(RECORD, payload)
+        if log:
+            log(f"recorded: {RECORD}")
+    return md
