@@ -1,5 +1,5 @@
 """The package's layout: no module over 400 lines, each kind of suite expanded by its own expander, and the import
-paths that moved (``ganbench.report.tables``, ``ganbench.regress``) still serving their old names."""
+paths that moved (``ganbench.report.tables``) still serving their old names."""
 from __future__ import annotations
 
 import pytest
@@ -32,10 +32,7 @@ def test_each_kind_of_suite_has_its_own_expander(tmp_path):
 
 @pytest.mark.parametrize("module,names", [
     ("ganbench.report.tables", ["EfficiencyIndex", "ablation_tables", "convergence_tables", "efficiency_tables",
-                                "main_entries", "main_table", "paper_tables", "status_table", "auto_thresholds"]),
-    ("ganbench.regress", ["FORMAT", "FLOOR", "GATE", "MAX_GAIN", "Tolerance", "Comparison", "compare", "check",
-                          "update_baseline", "load_baseline", "format_baseline", "parse_tolerances",
-                          "mean_tolerance", "spread_tolerance", "measured", "run_suite", "stale_reason"])])
+                                "main_entries", "main_table", "paper_tables", "status_table", "auto_thresholds"])])
 def test_moved_names_keep_their_import_paths(module, names):
     import importlib
 
