@@ -246,3 +246,41 @@ def test_committed_ci_baseline_matches_suite_and_rule():
     inits = {c["model"]: c["value"] for c in b["checks"] if c["images_seen"] == 0}
     for c in gated:
         assert c["tolerance"] <= rules.MAX_GAIN * (inits[c["model"]] - c["value"])
+
+
+def test_direction_from_the_baseline_else_the_metric_preset():
+    """A check's direction is the one its baseline stores; without one, its metric preset's (the registry)."""
+    assert rules.higher_is_better({"preset_name": "fd_domain2k_train"}) is False
+    assert rules.higher_is_better({"preset_name": "is_domain2k"}) is True
+    assert rules.higher_is_better({"preset_name": "fd_domain2k_train", "higher_is_better": True}) is True
+    with pytest.raises(GanbenchError):
+        rules.higher_is_better({"preset_name": "no_such_preset"})
+
+
+def test_the_gate_reads_no_report_code():
+    """The gate takes directions from the metric presets, not from the report's name guessing."""
+    import ast
+
+    for p in (ROOT / "ganbench" / "gate").glob("*.py"):
+        for n in ast.walk(ast.parse(p.read_text())):
+            mods = [n.module or ""] if isinstance(n, ast.ImportFrom) else [a.name for a in getattr(n, "names", [])]
+            if isinstance(n, (ast.Import, ast.ImportFrom)):
+                assert not any("report" in m.split(".") for m in mods), (p.name, n.lineno)
+
+
+def test_generator_checks_are_judged_and_reported_like_suite_checks():
+    """One comparison for both kinds: a generator baseline's checks get the same verdicts; its table has no run/seed
+    columns and its verdict counts checks (none is ungated)."""
+    from ganbench.gate.compare import Comparison, result
+
+    c = {"metric": "fd_domain", "preset_name": "fd_domain2k_train", "value": 10.0, "higher_is_better": False,
+         "tolerance": 1.0, "seed": 0}
+    b = {"kind": "generator", "generator": {"spec": "g.pt2"}, "eval_seed": 0, "dataset": "fashion-mnist",
+         "checks": [c]}
+    assert [result(c, x, {}).verdict for x in (10.9, 11.1, 8.9, None, math.nan)] == [
+        "ok", "REGRESSION", "improved", "MISSING", "MISSING"]
+    cmp = Comparison(b, [result(c, 11.1, {})])
+    assert cmp.table().splitlines()[0].split() == ["metric", "dir", "old", "new", "delta", "tolerance", "verdict"]
+    assert cmp.verdict().splitlines() == ["regress: generator g.pt2 evaluated in 0.0 s (seed 0, fashion-mnist)",
+                                          "regress: FAIL (1 of 1 checks failed)"]
+    assert Comparison(b, [result(c, 11.1, rules.parse_tolerances(["fd_domain=20%"]))]).ok
