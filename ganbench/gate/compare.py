@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .baseline import SUITE, kind_of
 from .rules import Overrides, higher_is_better, tolerance_of
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 PASSING = ("ok", "improved", "not gated")
 
@@ -65,8 +68,8 @@ class Comparison:
     def suite(self) -> bool:
         return kind_of(self.baseline) == SUITE
 
-    def frame(self):
-        """One row per check (pandas DataFrame)."""
+    def frame(self) -> pd.DataFrame:
+        """One row per check."""
         import pandas as pd
 
         return pd.DataFrame([self._row(r) for r in self.results])
@@ -88,10 +91,9 @@ class Comparison:
         df = self.frame()
         if not len(df):
             return "no checks"
-        blank = "—"
         f = {"kimg": "{:.2f}".format, "old": "{:.4f}".format, "tolerance": "{:.4f}".format,
-             "new": lambda x: blank if x is None or pd.isna(x) else f"{x:.4f}",
-             "delta": lambda x: blank if x is None or pd.isna(x) else f"{x:+.4f}"}
+             "new": lambda x: "—" if x is None or pd.isna(x) else f"{x:.4f}",
+             "delta": lambda x: "—" if x is None or pd.isna(x) else f"{x:+.4f}"}
         return ("means over seeds\n" if self.suite else "") + df.to_string(index=False, formatters=f)
 
     def verdict(self) -> str:
