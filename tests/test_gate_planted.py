@@ -1,7 +1,7 @@
-"""Slow: the CI gate (ci-quick, through ``regress.check``, the code ``ganbench regress`` runs) fails on three planted
-regressions of its model (DCGAN tiny) - learning rate x0.1, a broken discriminator layer (its dense layer's input
-zeroed), the G loss's sign flipped - and passes three unchanged reruns (the gate's own seeds again; seeds 3-5,
-which are in the spread; seeds 6-8, which are not).
+"""Slow: the CI gate (ci-quick, through ``ganbench.gate.suite.check``, the code ``ganbench regress`` runs) fails on
+three planted regressions of its model (DCGAN tiny) - learning rate x0.1, a broken discriminator layer (its dense
+layer's input zeroed), the G loss's sign flipped - and passes three unchanged reruns (the gate's own seeds again;
+seeds 3-5, which are in the spread; seeds 6-8, which are not).
 
 The baseline is made here, from the code as it is (not the committed file, which may lag behind the metric's
 weights), exactly as ``ganbench regress --baseline F --update --spread-seeds 0,1,2,3,4,5`` makes it. Cost: 21
@@ -16,7 +16,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from ganbench import regress
+from ganbench.gate import suite as suite_gate
 from ganbench.losses import LOSSES, Loss
 from ganbench.models import MODELS, dcgan
 
@@ -34,9 +34,16 @@ def gate(tmp_path_factory):
         return Path(os.environ["GANBENCH_GATE_RESULTS"]), Path(made)
     d = tmp_path_factory.mktemp("gate")
     base = d / "ci-quick.json"
-    b = regress.update_baseline(base, d / "results", SPREAD, suite="ci-quick", rerun=False)
+    b = suite_gate.update_baseline(base, d / "results", SPREAD, suite="ci-quick", rerun=False)
     assert any(c["gated"] for c in b["checks"])
     return d / "results", base
+
+
+def test_plants_target_the_suite_the_ci_gates():
+    """The plants patch DCGAN: the ci-quick suite must run it (and only it), or they would test nothing."""
+    from ganbench.suites import expand
+
+    assert {s.model for s in expand("ci-quick")} == {MODEL}
 
 
 def _lr_tenth(mp):
@@ -67,7 +74,7 @@ def _flipped_g_loss(mp):
 def test_gate_fails_on_planted_regression(gate, plant, monkeypatch, tmp_path):
     _, base = gate
     plant(monkeypatch)
-    cmp = regress.check(base, tmp_path / "results")
+    cmp = suite_gate.check(base, tmp_path / "results")
     print(cmp.table())
     assert not cmp.ok and any(r.verdict == "REGRESSION" for r in cmp.results), cmp.table()
 
@@ -77,6 +84,6 @@ def test_gate_fails_on_planted_regression(gate, plant, monkeypatch, tmp_path):
 def test_gate_passes_unchanged_rerun(gate, seeds, tmp_path):
     made, base = gate
     root = tmp_path / "results" if seeds != (3, 4, 5) else made  # 3-5: the spread runs, read back
-    cmp = regress.check(base, root, seeds=seeds, rerun=seeds is None, reuse=seeds == (3, 4, 5))
+    cmp = suite_gate.check(base, root, seeds=seeds, rerun=seeds is None, reuse=seeds == (3, 4, 5))
     print(cmp.table())
     assert cmp.ok, cmp.table()

@@ -1,6 +1,6 @@
-"""The regression gate (ganbench.regress, `ganbench regress`): a baseline made from a real quick run passes on a
-faithful rerun and fails on a planted regression; suites resume (complete runs are not retrained); the committed
-CI baseline matches the ci-quick suite and its stated tolerance rule.
+"""The training-suite regression gate (``ganbench.gate.suite``, `ganbench regress`): a baseline made from a real quick
+run passes on a faithful rerun and fails on a planted regression; suites resume (complete runs are not retrained);
+the committed CI baseline matches the ci-quick suite and its stated tolerance rule.
 
 The quick run: DCGAN tiny on Fashion-MNIST, 2 kimg (past the first fall, so that it can gate), FD with the domain
 CNN on 256 samples (a test-only preset registered here, so that each run takes seconds)."""
@@ -13,7 +13,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from ganbench import regress
+from ganbench.gate import rules
+from ganbench.gate import suite as suite_gate
+from ganbench.gate.baseline import FORMAT, GATE, load_baseline
 from ganbench.errors import GanbenchError
 from ganbench.metrics.presets import PRESETS, Preset
 from ganbench.models import MODELS
@@ -47,8 +49,8 @@ def made(tmp_path_factory, small_preset):
     suite = d / "regress-test.yaml"
     suite.write_text(SUITE)
     base = d / "baseline.json"
-    b = regress.update_baseline(base, d / "results", None, regress.parse_tolerances(["2%"]), suite=str(suite),
-                                threads=1)
+    b = suite_gate.update_baseline(base, d / "results", None, rules.parse_tolerances(["2%"]), suite=str(suite),
+                                   threads=1)
     return d, base, b
 
 
@@ -67,8 +69,8 @@ def _planted_collapse(monkeypatch):
 
 def test_baseline_holds_every_evaluation(made):
     _, _, b = made
-    assert b["format"] == regress.FORMAT and b["torch_threads"] == 1 and len(b["runs"]) == 1
-    assert b["gate"] == regress.GATE and [c["images_seen"] for c in b["checks"]] == [0, 2048]
+    assert b["format"] == FORMAT and b["torch_threads"] == 1 and len(b["runs"]) == 1
+    assert b["gate"] == GATE and [c["images_seen"] for c in b["checks"]] == [0, 2048]
     for c in b["checks"]:
         assert c["preset_name"] == PRESET and c["higher_is_better"] is False and c["extractor"] == "fmnist-cnn"
         assert math.isfinite(c["value"]) and c["tolerance"] == pytest.approx(0.02 * c["value"])
@@ -79,7 +81,7 @@ def test_baseline_holds_every_evaluation(made):
 
 def test_faithful_rerun_passes_bit_identical(made):
     d, base, _ = made
-    cmp = regress.check(base, d / "rerun")  # a fresh results folder: the suite is trained again
+    cmp = suite_gate.check(base, d / "rerun")  # a fresh results folder: the suite is trained again
     assert cmp.ok, cmp.table()
     assert [r.verdict for r in cmp.results] == ["not gated", "ok"]
     assert all(r.new == r.check["value"] for r in cmp.results)  # same seed, same thread count: identical
@@ -88,20 +90,20 @@ def test_faithful_rerun_passes_bit_identical(made):
 def test_planted_regression_fails(made, monkeypatch):
     d, base, _ = made
     _planted_collapse(monkeypatch)
-    cmp = regress.check(base, d / "planted")
+    cmp = suite_gate.check(base, d / "planted")
     assert not cmp.ok
     assert [r.verdict for r in cmp.results] == ["not gated", "REGRESSION"], cmp.table()
     assert "FAIL" in cmp.verdict() and "REGRESSION" in cmp.table()
     # a tolerance wider than the damage lets it through: the gate compares against the tolerance, nothing else
     wide = max(r.new - r.check["value"] for r in cmp.results) * 1.01
-    assert regress.compare(cmp.baseline, *_values(d / "planted"), {None: regress.Tolerance(wide)}).ok
+    assert suite_gate.compare(cmp.baseline, *_values(d / "planted"), {None: rules.Tolerance(wide)}).ok
 
 
 def _values(root: Path):
     from ganbench.suites import expand
 
     specs = expand(str(root.parent / "regress-test.yaml"), results_root=root)
-    return regress.measured(specs)
+    return suite_gate.measured(specs)
 
 
 def test_cli_exit_codes(made, capsys):
@@ -140,9 +142,9 @@ def test_training_suite_resumes_without_retraining(made, monkeypatch):
     def boom(*a, **k):
         raise AssertionError("a complete run was trained again")
     monkeypatch.setattr(trainer, "_train_locked", boom)
-    specs, _, trained = regress.run_suite(str(d / "regress-test.yaml"), d / "results")
+    specs, _, trained = suite_gate.run_suite(str(d / "regress-test.yaml"), d / "results")
     assert trained == 0
-    values, status = regress.measured(specs)
+    values, status = suite_gate.measured(specs)
     assert [s["status"] for s in status.values()] == ["complete"] and len(values) == 2
     assert csv.stat().st_mtime_ns == before
 
@@ -154,11 +156,11 @@ def test_complete_runs_from_other_code_are_not_trusted(made, monkeypatch):
     d, _, _ = made
     suite, root = str(d / "regress-test.yaml"), d / "results"
     monkeypatch.setattr(prov, "git_commit", lambda: "abc123-dirty")
-    assert "uncommitted changes" in regress.stale_reason(suite, root)
+    assert "uncommitted changes" in suite_gate.stale_reason(suite, root)
     monkeypatch.setattr(prov, "git_commit", lambda: "abc123")
-    assert "was made at commit" in regress.stale_reason(suite, root)
-    monkeypatch.setattr(regress, "_config_commit", lambda run_dir: "abc123")
-    assert regress.stale_reason(suite, root) is None
+    assert "was made at commit" in suite_gate.stale_reason(suite, root)
+    monkeypatch.setattr(suite_gate, "_config_commit", lambda run_dir: "abc123")
+    assert suite_gate.stale_reason(suite, root) is None
 
 
 def test_compare_means_directions_missing_runs_and_improvements():
@@ -175,17 +177,17 @@ def test_compare_means_directions_missing_runs_and_improvements():
     b = {"suite": "s", "runs": ["r0", "r1"], "checks": [check(10.0, False), check(10.0, True, 2),
                                                        check(50.0, False, 0, gated=False)]}
     got = {**vals(10.4, 11.4), **vals(9.5, 8.7, images=2), **vals(99.0, 99.0, images=0)}
-    c = regress.compare(b, got, st)  # means 10.9 (worse by 0.9), 9.1 (worse by 0.9); the 0-image check never fails
+    c = suite_gate.compare(b, got, st)  # means 10.9 (worse by 0.9), 9.1 (worse by 0.9); the 0-image check never fails
     assert c.ok and [r.verdict for r in c.results] == ["ok", "ok", "not gated"], c.table()
     assert c.results[0].new == pytest.approx(10.9) and c.results[0].seeds == [0, 1]
     got = {**vals(11.0, 12.0), **vals(12.0, 12.0, images=2)}
-    c = regress.compare(b, got, st)
+    c = suite_gate.compare(b, got, st)
     assert [r.verdict for r in c.results] == ["REGRESSION", "improved", "not gated"] and not c.ok
-    c = regress.compare(b, {**vals(8.0, 8.0), **vals(10.0, images=2)}, st)  # seed 1 lost its 2-kimg value
+    c = suite_gate.compare(b, {**vals(8.0, 8.0), **vals(10.0, images=2)}, st)  # seed 1 lost its 2-kimg value
     assert [r.verdict for r in c.results] == ["improved", "MISSING", "not gated"] and not c.ok
-    c = regress.compare(b, got, {"r0": ok, "r1": {**ok, "status": "diverged"}})
+    c = suite_gate.compare(b, got, {"r0": ok, "r1": {**ok, "status": "diverged"}})
     assert [r.verdict for r in c.results][:2] == ["DIVERGED", "DIVERGED"] and not c.ok
-    c = regress.compare(b, got, {**st, "other": ok})
+    c = suite_gate.compare(b, got, {**st, "other": ok})
     assert c.errors and "--update" in c.errors[0] and not c.ok
 
 
@@ -194,31 +196,31 @@ def test_what_is_gated():
     tolerance of at most MAX_GAIN of the gain over the untrained G (MAX_REL of the value without a 0-image value)."""
     def c(images, value, tol):
         return {"images_seen": images, "value": value, "tolerance": tol, "higher_is_better": False}
-    assert "0 images" in regress._gate_or_why(c(0, 60.0, 1.0), 60.0)
-    assert regress._gate_or_why(c(2048, 40.0, 2.0), 60.0) is None
-    assert "first rise" in regress._gate_or_why(c(1024, 61.0, 2.0), 60.0)  # risen above the untrained G
-    assert "first rise" in regress._gate_or_why(c(1024, 59.0, 2.0), 60.0)  # within tolerance of it
-    assert regress._gate_or_why(c(1024, 40.0, 4.5), 60.0) is None  # 0.225 of the gain 20
-    assert "disagree" in regress._gate_or_why(c(1024, 40.0, 5.5), 60.0)  # 0.275 of the gain
-    assert "disagree" in regress._gate_or_why(c(1024, 40.0, 4.5), None)  # no init: 11% of the value
-    assert regress._gate_or_why(c(1024, 40.0, 3.5), None) is None
-    assert regress._gate_or_why({**c(1024, 0.8, 0.05), "higher_is_better": True}, 0.1) is None
+    assert "0 images" in rules.why_not_gated(c(0, 60.0, 1.0), 60.0)
+    assert rules.why_not_gated(c(2048, 40.0, 2.0), 60.0) is None
+    assert "first rise" in rules.why_not_gated(c(1024, 61.0, 2.0), 60.0)  # risen above the untrained G
+    assert "first rise" in rules.why_not_gated(c(1024, 59.0, 2.0), 60.0)  # within tolerance of it
+    assert rules.why_not_gated(c(1024, 40.0, 4.5), 60.0) is None  # 0.225 of the gain 20
+    assert "disagree" in rules.why_not_gated(c(1024, 40.0, 5.5), 60.0)  # 0.275 of the gain
+    assert "disagree" in rules.why_not_gated(c(1024, 40.0, 4.5), None)  # no init: 11% of the value
+    assert rules.why_not_gated(c(1024, 40.0, 3.5), None) is None
+    assert rules.why_not_gated({**c(1024, 0.8, 0.05), "higher_is_better": True}, 0.1) is None
 
 
 def test_mean_tolerance():
-    tol, s, factor = regress.mean_tolerance([1.0, 2.0, 3.0, 4.0, 5.0, 6.0], 3, 100.0)
+    tol, s, factor = rules.mean_tolerance([1.0, 2.0, 3.0, 4.0, 5.0, 6.0], 3, 100.0)
     assert s == pytest.approx(1.870829) and factor == pytest.approx(3.36493 * math.sqrt(2 / 3), rel=1e-4)
     assert tol == pytest.approx(factor * s)
-    assert regress.mean_tolerance([1.0, 1.0, 1.0], 3, 100.0)[0] == pytest.approx(regress.FLOOR * 100)
+    assert rules.mean_tolerance([1.0, 1.0, 1.0], 3, 100.0)[0] == pytest.approx(rules.FLOOR * 100)
 
 
 def test_parse_tolerances():
-    t = regress.parse_tolerances(["2", "fd_domain2k_train=5%", "kid=0.001"])
-    assert t[None] == regress.Tolerance(2.0) and t["kid"].absolute(7) == 0.001
+    t = rules.parse_tolerances(["2", "fd_domain2k_train=5%", "kid=0.001"])
+    assert t[None] == rules.Tolerance(2.0) and t["kid"].absolute(7) == 0.001
     assert t["fd_domain2k_train"].absolute(40.0) == pytest.approx(2.0)
     for bad in ("x", "fd=-1", "=nan%"):
         with pytest.raises(GanbenchError):
-            regress.parse_tolerances([bad])
+            rules.parse_tolerances([bad])
 
 
 def test_committed_ci_baseline_matches_suite_and_rule():
@@ -226,8 +228,8 @@ def test_committed_ci_baseline_matches_suite_and_rule():
     spread seeds as stated, the untrained G never gated, every gated tolerance at most MAX_GAIN of its gain."""
     from ganbench.suites import expand
 
-    b = regress.load_baseline(ROOT / "baselines" / "ci-quick.json")
-    assert b["suite"] == "ci-quick" and b["gate"] == regress.GATE and "--update" in b["regenerate"]
+    b = load_baseline(ROOT / "baselines" / "ci-quick.json")
+    assert b["suite"] == "ci-quick" and b["gate"] == GATE and "--update" in b["regenerate"]
     specs = expand("ci-quick")
     assert b["runs"] == sorted(s.run_id for s in specs)
     seeds = sorted({s.seed for s in specs})
@@ -239,8 +241,46 @@ def test_committed_ci_baseline_matches_suite_and_rule():
         assert c["seeds"] == seeds and c["value"] == pytest.approx(sum(c["values"]) / len(seeds))
         sp = c["spread"]
         assert sp["seeds"] == b["spread_seeds"]
-        tol, s, _ = regress.mean_tolerance(sp["values"], len(seeds), c["value"])
+        tol, s, _ = rules.mean_tolerance(sp["values"], len(seeds), c["value"])
         assert c["tolerance"] == pytest.approx(tol) and sp["std"] == pytest.approx(s)
     inits = {c["model"]: c["value"] for c in b["checks"] if c["images_seen"] == 0}
     for c in gated:
-        assert c["tolerance"] <= regress.MAX_GAIN * (inits[c["model"]] - c["value"])
+        assert c["tolerance"] <= rules.MAX_GAIN * (inits[c["model"]] - c["value"])
+
+
+def test_direction_from_the_baseline_else_the_metric_preset():
+    """A check's direction is the one its baseline stores; without one, its metric preset's (the registry)."""
+    assert rules.higher_is_better({"preset_name": "fd_domain2k_train"}) is False
+    assert rules.higher_is_better({"preset_name": "is_domain2k"}) is True
+    assert rules.higher_is_better({"preset_name": "fd_domain2k_train", "higher_is_better": True}) is True
+    with pytest.raises(GanbenchError):
+        rules.higher_is_better({"preset_name": "no_such_preset"})
+
+
+def test_the_gate_reads_no_report_code():
+    """The gate takes directions from the metric presets, not from the report's name guessing."""
+    import ast
+
+    for p in (ROOT / "ganbench" / "gate").glob("*.py"):
+        for n in ast.walk(ast.parse(p.read_text())):
+            mods = [n.module or ""] if isinstance(n, ast.ImportFrom) else [a.name for a in getattr(n, "names", [])]
+            if isinstance(n, (ast.Import, ast.ImportFrom)):
+                assert not any("report" in m.split(".") for m in mods), (p.name, n.lineno)
+
+
+def test_generator_checks_are_judged_and_reported_like_suite_checks():
+    """One comparison for both kinds: a generator baseline's checks get the same verdicts; its table has no run/seed
+    columns and its verdict counts checks (none is ungated)."""
+    from ganbench.gate.compare import Comparison, result
+
+    c = {"metric": "fd_domain", "preset_name": "fd_domain2k_train", "value": 10.0, "higher_is_better": False,
+         "tolerance": 1.0, "seed": 0}
+    b = {"kind": "generator", "generator": {"spec": "g.pt2"}, "eval_seed": 0, "dataset": "fashion-mnist",
+         "checks": [c]}
+    assert [result(c, x, {}).verdict for x in (10.9, 11.1, 8.9, None, math.nan)] == [
+        "ok", "REGRESSION", "improved", "MISSING", "MISSING"]
+    cmp = Comparison(b, [result(c, 11.1, {})])
+    assert cmp.table().splitlines()[0].split() == ["metric", "dir", "old", "new", "delta", "tolerance", "verdict"]
+    assert cmp.verdict().splitlines() == ["regress: generator g.pt2 evaluated in 0.0 s (seed 0, fashion-mnist)",
+                                          "regress: FAIL (1 of 1 checks failed)"]
+    assert Comparison(b, [result(c, 11.1, rules.parse_tolerances(["fd_domain=20%"]))]).ok

@@ -1,8 +1,6 @@
-"""``--generator SPEC`` for ``ganbench eval`` and ``ganbench regress``: the options and what they run (kept here so
-the run-directory and suite paths of those commands stay as they were)."""
+"""``--generator SPEC`` options shared by ``ganbench eval`` and ``ganbench regress``, and what ``eval --generator`` runs."""
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -65,55 +63,3 @@ def eval_generator(g: dict[str, Any], metrics: tuple[str, ...], seed: int, devic
     if out:
         write_text(Path(out), df.to_csv(index=False))
         click.echo(f"wrote {out}", err=True)
-
-
-def regress_generator(g: dict[str, Any], baseline: str, metrics: str | None, seed: int | None, tolerances,
-                      update: bool, spread_seeds: str | None, device: str) -> None:
-    """``ganbench regress --generator SPEC --baseline FILE [--update]``."""
-    from ..external import gate
-    from ..gate import load_baseline, parse_tolerances
-
-    over = parse_tolerances(tolerances)
-    path = Path(baseline)
-    given = {"z_dim": g["z_dim"], "num_classes": g["num_classes"], "output_range": g["output_range"],
-             "clamp": g["clamp"]}
-    if update:
-        old = load_baseline(path) if path.exists() else {}
-        if old and old.get("kind") != gate.KIND:
-            raise GanbenchError(f"{path} is a training-suite baseline; write the generator's baseline to another file")
-        o = gate.options_from_baseline(old, g["generator"], **given)
-        o.device = device
-        o.dataset = g["dataset"] or o.dataset
-        o.data_root = g["data_root"]
-        o.resolution = g["resolution"] or o.resolution
-        o.channels = g["channels"] or o.channels
-        if metrics is not None:
-            o.metrics = tuple(m.strip() for m in metrics.split(",") if m.strip())
-        o.metrics = o.metrics or ("fd_domain2k_train",)
-        o.seed = o.seed if seed is None else seed
-        try:
-            seeds = tuple(int(s) for s in (spread_seeds or "0,1,2").split(",") if s.strip())
-        except ValueError:
-            raise GanbenchError(f"bad --spread-seeds {spread_seeds!r}; expected e.g. 0,1,2") from None
-        b = gate.update(path, o, seeds, over)
-        click.echo(gate.format_baseline(b))
-        click.echo(f"wrote {baseline}")
-        return
-    if metrics is not None or seed is not None or spread_seeds:
-        raise GanbenchError("--metrics, --seed and --spread-seeds only make sense with --update (the gate uses the "
-                            "baseline's)")
-    if not path.exists():
-        raise GanbenchError(f"baseline {path} not found (create it with: ganbench regress --generator SPEC "
-                            f"--baseline {path} --update [--z-dim N] [--metrics ...])")
-    b = load_baseline(path)
-    o = gate.options_from_baseline(b, g["generator"], **given)
-    o.device = device
-    o.data_root = g["data_root"]
-    for k in ("dataset", "resolution", "channels"):
-        if g[k] is not None and g[k] != getattr(o, k):
-            raise GanbenchError(f"--{k} {g[k]} differs from the baseline's {getattr(o, k)}; re-baseline with --update")
-    cmp = gate.check(path, o, over, log=lambda s: click.echo(s, err=True))
-    click.echo(cmp.table())
-    click.echo(cmp.verdict())
-    if not cmp.ok:
-        sys.exit(1)

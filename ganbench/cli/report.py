@@ -1,14 +1,12 @@
-"""Report and regression-gate commands: ``report``, ``regress``."""
+"""``ganbench report``: tables, plots and sample grids of a results directory."""
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import click
 
 from ..errors import GanbenchError
 from . import cli
-from ._generator import generator_options, pop_generator_options, regress_generator
 
 
 def _thresholds(items: tuple[str, ...]) -> dict[str, list[float]]:
@@ -58,71 +56,3 @@ def report_cmd(results_dir, formats, out, published, efficiency, thresholds, no_
                            claims=load_claims(claims_file) if claims_file else None, samples=samples)
     for f, path in written.items():
         click.echo(f"{f}: {path}")
-
-
-@cli.command("regress")
-@click.option("--baseline", required=True, type=click.Path(dir_okay=False),
-              help="baseline JSON (e.g. baselines/ci-quick.json)")
-@click.option("--results", "results_root", default=None, type=click.Path(file_okay=False),
-              help="results directory: complete runs there are read, missing ones are trained "
-                   "[default: $GANBENCH_RESULTS or ./results]")
-@click.option("--rerun", is_flag=True, help="train afresh in a temporary directory (ignore existing runs)")
-@click.option("--reuse", is_flag=True, help="read complete runs even when they were made by other code (default: "
-                                            "only runs made at the current commit of a clean checkout are read)")
-@click.option("--tolerance", "tolerances", multiple=True, metavar="[METRIC=]VALUE[%]",
-              help="override the baseline's tolerance (absolute, or % of the baseline value), for one metric "
-                   "or all")
-@click.option("--update", is_flag=True, help="rewrite the baseline from this run (deliberately)")
-@click.option("--spread-seeds", default=None,
-              help="with --update: also run these seeds (e.g. 0,1,2) and derive each tolerance from their spread")
-@click.option("--suite", default=None, help="with --update: the suite to baseline [default: the baseline's, or the "
-                                            "baseline file's name]")
-@click.option("--device", default="cpu", show_default=True)
-@click.option("--quiet", is_flag=True, help="no progress bars")
-@click.option("--metrics", default=None, help="with --generator --update: comma-separated metric presets "
-                                              "[default fd_domain2k_train]")
-@click.option("--seed", type=int, default=None, help="with --generator --update: the gate's evaluation seed [0]")
-@generator_options
-def regress_cmd(baseline, results_root, rerun, reuse, tolerances, update, spread_seeds, suite, device, quiet,
-                metrics, seed, **gen) -> None:
-    """Rerun (or read) the baseline's suite and compare every metric with the committed baseline; exit 1 when a
-    metric worsens beyond its tolerance. With --generator SPEC: evaluate that generator instead (no training; the
-    tolerance comes from the spread over evaluation seeds)."""
-    from .. import regress, results
-
-    g = pop_generator_options(gen)
-    if g["generator"] is None and not update and Path(baseline).is_file():
-        g["generator"] = None if regress.load_baseline(Path(baseline)).get("kind") != "generator" else ""
-    if g["generator"] is not None:
-        if rerun or reuse or suite or results_root:
-            raise GanbenchError("--rerun, --reuse, --suite and --results are for training-suite baselines, not "
-                                "--generator")
-        return regress_generator({**g, "generator": g["generator"] or None}, baseline, metrics, seed, tolerances,
-                                 update, spread_seeds, device)
-    if metrics is not None or seed is not None:
-        raise GanbenchError("--metrics and --seed only make sense with --generator")
-
-    root = Path(results_root) if results_root else results.default_root()
-    seeds = None
-    if spread_seeds:
-        try:
-            seeds = tuple(int(s) for s in spread_seeds.split(",") if s.strip())
-        except ValueError:
-            raise GanbenchError(f"bad --spread-seeds {spread_seeds!r}; expected e.g. 0,1,2") from None
-    if (seeds or suite) and not update:
-        raise GanbenchError("--spread-seeds and --suite only make sense with --update")
-    if rerun and reuse:
-        raise GanbenchError("--rerun and --reuse exclude each other")
-    over = regress.parse_tolerances(tolerances)
-    if update:
-        b = regress.update_baseline(Path(baseline), root, seeds, over, suite=suite, device=device, rerun=rerun,
-                                    reuse=reuse, progress=not quiet, log=lambda s: click.echo(s, err=True))
-        click.echo(regress.format_baseline(b))
-        click.echo(f"wrote {baseline}")
-        return
-    cmp = regress.check(Path(baseline), root, over, device=device, rerun=rerun, reuse=reuse, progress=not quiet,
-                        log=lambda s: click.echo(s, err=True))
-    click.echo(cmp.table())
-    click.echo(cmp.verdict())
-    if not cmp.ok:
-        sys.exit(1)

@@ -1,4 +1,5 @@
-"""Evaluating and gating generators that ganbench did not train (``ganbench eval/regress --generator``)."""
+"""Evaluating generators that ganbench did not train (``ganbench eval --generator``; ``ganbench.gate.generator``
+gates them with ``ganbench regress --generator``)."""
 from .evaluate import evaluate_generator
 from .generator import Generator, GeneratorOptions, load_generator
 
