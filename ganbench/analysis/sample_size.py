@@ -13,6 +13,7 @@ bracketing (``scipy.optimize.brentq``).
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -60,7 +61,6 @@ def _solve(f, lo: float, hi: float, guess: float | None) -> float:
 
 
 def _statsmodels(fn, **kw) -> float | None:
-    import warnings
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # ConvergenceWarning: the result is checked anyway
         try:
