@@ -1,20 +1,35 @@
 """Time to a threshold with censoring (ganbench.analysis.survival): the stay-below rule, the Kaplan-Meier RMST, the
 permutation and log-rank tests, the bootstrap interval and the threshold sweep. Each test names the bug it was seen to
-catch (planted once in survival.py, watched fail, removed); reference values are closed forms or lifelines itself."""
+catch (planted once in survival.py, watched fail, removed); reference values are closed forms or statsmodels itself
+(SurvfuncRight, survdiff)."""
 from __future__ import annotations
 
 import math
 
 import numpy as np
 import pytest
-from lifelines import KaplanMeierFitter
-from lifelines.statistics import logrank_test
-from lifelines.utils import restricted_mean_survival_time
+from scipy.stats import chi2
+from statsmodels.duration.survfunc import SurvfuncRight, survdiff
 
-from ganbench.analysis.survival import _km_rmst, compare_reach, reach_time, threshold_sensitivity
+from ganbench.analysis.survival import _km_rmst, _logrank_p, compare_reach, reach_time, threshold_sensitivity
 from ganbench.errors import GanbenchError
 
-pytestmark = pytest.mark.filterwarnings("ignore:::lifelines")  # the reference calls: lifelines' pandas-4 notices
+
+def sm_rmst(t, e, tau: float, weights=None) -> float:
+    """The reference RMST: the area up to tau under statsmodels' Kaplan-Meier step function (1 before the first
+    event, its last value carried to tau)."""
+    km = SurvfuncRight(np.asarray(t, float), np.asarray(e, float),
+                       freq_weights=None if weights is None else np.asarray(weights, float))
+    knots = [0.0] + [x for x in km.surv_times if x <= tau] + [tau]
+    surv = [1.0] + [s for x, s in zip(km.surv_times, km.surv_prob) if x <= tau]
+    return float(sum(s * (b - a) for s, a, b in zip(surv, knots[:-1], knots[1:])))
+
+
+def sm_logrank_p(t_a, e_a, t_b, e_b) -> float:
+    """The reference log-rank p: statsmodels' survdiff statistic (default weights), chi-square on 1 df."""
+    stat, _ = survdiff(np.r_[t_a, t_b].astype(float), np.r_[e_a, e_b].astype(float),
+                       np.r_[np.zeros(len(t_a)), np.ones(len(t_b))])
+    return float(chi2.sf(stat, 1))
 
 
 def curve(*values: float, start: float = 1.0) -> list[tuple[float, float]]:
@@ -56,8 +71,9 @@ def test_rmst_is_kaplan_meier_with_early_censoring():
     r = compare_reach(EARLY, FAST, 10, paired=False, n_boot=0)
     assert r.tau == 6 and r.a.time == (2.0, 3.0, 4.0, 6.0) and r.a.event == (True, False, True, False)
     assert r.a.rmst == pytest.approx(4.25, abs=1e-12)
-    kmf = KaplanMeierFitter().fit([2, 3, 4, 6], [1, 0, 1, 0])
-    assert r.a.rmst == pytest.approx(restricted_mean_survival_time(kmf, t=6), abs=1e-12)
+    km = SurvfuncRight(np.array([2.0, 3, 4, 6]), np.array([1.0, 0, 1, 0]))
+    assert km.surv_times.tolist() == [2.0, 4.0] and km.surv_prob == pytest.approx([3 / 4, 3 / 8], abs=1e-15)
+    assert r.a.rmst == pytest.approx(sm_rmst([2, 3, 4, 6], [1, 0, 1, 0], 6), abs=1e-12)
     assert r.b.rmst == pytest.approx(1.0, abs=1e-12) and r.effect == pytest.approx(3.25, abs=1e-12)
     assert (r.a.events, r.a.censored, r.b.events, r.b.censored) == (2, 2, 3, 0)
     # the run censored at 3: 3 + (1 * 3/4 + 2 * 3/8) / (3/4) = 5; the per-run times average to the RMST
@@ -115,16 +131,30 @@ def test_paired_swaps_equal_the_sign_flip_of_per_seed_differences_without_early_
     assert r.effect == pytest.approx(d.mean(), abs=1e-12)
 
 
-def test_logrank_matches_lifelines_on_the_reach_times():
+def test_logrank_matches_statsmodels_and_the_hand_computation_on_the_reach_times():
     # planted: the censoring flags dropped in the log-rank call (every run an event) -> fails
     r = compare_reach(EARLY, {k: curve(20, 12, 9, 9, 9, 9) for k in range(3)}, 10, paired=False, n_boot=0)
-    ref = logrank_test([2, 3, 4, 6], [3, 3, 3], [1, 0, 1, 0], [1, 1, 1])
-    assert r.p_logrank == pytest.approx(ref.p_value, rel=1e-12)
+    # A: 2, 3+, 4, 6+; B: 3, 3, 3. At 2: 7 at risk (4 A), 1 A event; at 3: 6 at risk (3 A), 3 B events; at 4 only A
+    # is at risk (O - E = 0, no variance). O_A - E_A = 1 - 4/7 - 3/2 = -15/14, V = 12/49 + 9/20 = 681/980,
+    # chi-square = (15/14)^2 / V = 1125/681.
+    assert r.p_logrank == pytest.approx(chi2.sf(1125 / 681, 1), rel=1e-12)
+    assert r.p_logrank == pytest.approx(sm_logrank_p([2, 3, 4, 6], [1, 0, 1, 0], [3, 3, 3], [1, 1, 1]), rel=1e-12)
     never = {k: curve(*[12] * 6) for k in range(3)}
     assert compare_reach(never, never, 10, paired=False, n_boot=0).p_logrank == 1.0  # no event: nothing to test
 
 
-def test_batch_kaplan_meier_matches_lifelines_under_weights():
+def test_logrank_without_variance_is_one_and_a_tiny_p_is_not_zero():
+    # planted: survdiff called without catching its singular variance -> LinAlgError -> fails
+    fast = {k: curve(*[5.0] * 6) for k in range(2)}
+    assert compare_reach(FAST, fast, 10, paired=False, n_boot=0).p_logrank == 1.0  # every run reaches T at 1
+    assert _logrank_p([5, 6], [True, True], [2, 3], [False, False]) == 1.0  # only A at risk at its events
+    # planted: survdiff's own p, 1 - chi2.cdf -> 0.0 here -> fails
+    t = np.arange(1.0, 41.0)
+    p = _logrank_p(t, np.ones(40, bool), t + 100, np.ones(40, bool))
+    assert 0 < p < 1e-20 and p == pytest.approx(sm_logrank_p(t, np.ones(40), t + 100, np.ones(40)), rel=1e-9)
+
+
+def test_batch_kaplan_meier_matches_statsmodels_under_weights():
     # planted: at-risk counted with t > u instead of t >= u -> fails
     rng = np.random.default_rng(3)
     t = np.array([2.0, 3.0, 4.0, 6.0, 1.0, 3.0, 5.0, 5.0])
@@ -134,8 +164,7 @@ def test_batch_kaplan_meier_matches_lifelines_under_weights():
     got = _km_rmst(w, t, e, 6.0)
     for row, g in zip(w, got):
         keep = row > 0
-        kmf = KaplanMeierFitter().fit(t[keep], e[keep], weights=row[keep])
-        assert g == pytest.approx(restricted_mean_survival_time(kmf, t=6.0), rel=1e-10)
+        assert g == pytest.approx(sm_rmst(t[keep], e[keep], 6.0, weights=row[keep]), rel=1e-10)
 
 
 def test_bootstrap_resamples_pairs_together():
@@ -173,6 +202,7 @@ def test_threshold_sweep_shows_a_verdict_that_flips():
 def test_rules_and_bad_input():
     r = compare_reach(EARLY, FAST, 10, paired=True, unit="kimg", n_boot=100)
     assert len(r.rules) == 5 and "tau = 6 kimg" in r.caption and "Royston & Parmar 2013" in r.caption
+    assert "(statsmodels)" in r.rules[1] and "statsmodels survdiff" in r.rules[3] and "lifelines" not in r.caption
     assert "stays" not in r.rules[0] and "every later evaluation is at or below T" in r.rules[0]
     assert "swapped" in r.rules[2] and "ignores the pairing" in r.rules[3] and "100 resamples" in r.rules[4]
     assert r.a.keys == (1, 2) and r.b.keys == (1, 2)  # paired: the seeds both arms have

@@ -5,26 +5,24 @@ for the rest of the run (stay-below rule: a curve that dips under T and bounces 
 never reaches T, ends worse than T, or diverged is *censored* at its last evaluation.
 
 Two arms are compared by the restricted mean time to threshold (RMST; Royston & Parmar 2013, BMC Med. Res.
-Methodol. 13:152): the area under each arm's Kaplan-Meier curve of "not yet reached" from 0 to the budget tau
-(``lifelines.KaplanMeierFitter`` and ``lifelines.utils.restricted_mean_survival_time``), effect = RMST_A - RMST_B
-(negative: A reaches T sooner). A run censored at tau counts as tau; a run censored earlier (diverged, stopped) is
-carried by the Kaplan-Meier estimate rather than counted as reaching T at its last evaluation. Its p-value comes from a
-permutation test of that difference (paired arms: the seeds' A and B runs swapped, i.e. a sign flip of the per-seed
-differences; unpaired: the pooled runs relabelled), its 95% interval from a percentile bootstrap over seeds, and the
-log-rank test (``lifelines.statistics.logrank_test``) is reported beside it as the classical unpaired comparison.
+Methodol. 13:152): the area under each arm's Kaplan-Meier curve of "not yet reached" from 0 to the budget tau (the
+curve from ``statsmodels.duration.survfunc.SurvfuncRight``, integrated as a step function up to tau), effect =
+RMST_A - RMST_B (negative: A reaches T sooner). A run censored at tau counts as tau; a run censored earlier (diverged,
+stopped) is carried by the Kaplan-Meier estimate rather than counted as reaching T at its last evaluation. Its p-value
+comes from a permutation test of that difference (paired arms: the seeds' A and B runs swapped, i.e. a sign flip of the
+per-seed differences; unpaired: the pooled runs relabelled), its 95% interval from a percentile bootstrap over seeds,
+and the log-rank test (``statsmodels.duration.survfunc.survdiff``, default weights = log-rank) is reported beside it as
+the classical unpaired comparison.
 """
 from __future__ import annotations
 
-import contextlib
 import math
-import warnings
 from dataclasses import dataclass
-from typing import Collection, Hashable, Iterator, Mapping, Sequence, Union
+from typing import Collection, Hashable, Mapping, Sequence, Union
 
 import numpy as np
-from lifelines import KaplanMeierFitter
-from lifelines.statistics import logrank_test
-from lifelines.utils import restricted_mean_survival_time
+from scipy.stats import chi2
+from statsmodels.duration.survfunc import SurvfuncRight, survdiff
 
 from ..errors import GanbenchError
 from . import _perm
@@ -61,7 +59,7 @@ def reach_time(curve: Curve, threshold: float, higher: bool = False, diverged: b
 # ---- Kaplan-Meier RMST for many weightings of the same runs at once (permutations, bootstrap) ------------------
 def _km_rmst(w: np.ndarray, t: np.ndarray, e: np.ndarray, tau: float) -> np.ndarray:
     """RMST up to tau of the Kaplan-Meier estimate of each row of weights ``w`` (n_rows, n_runs) over the runs
-    (t, e); the curve stays flat after a row's last run, as lifelines' does."""
+    (t, e); the curve stays flat after a row's last run, as statsmodels' does."""
     u = np.unique(t[e & (t <= tau)])
     if not len(u):
         return np.full(len(w), float(tau))
@@ -93,6 +91,35 @@ def _restricted_times(t: np.ndarray, e: np.ndarray, tau: float) -> np.ndarray:
     return np.array([min(ti, tau) if ei or ti >= tau else ti + integral(ti) / s_at(ti) for ti, ei in zip(t, e)])
 
 
+def _sm_rmst(t: np.ndarray, e: np.ndarray, tau: float) -> float:
+    """RMST up to tau of the runs (t, e): the area under statsmodels' Kaplan-Meier curve (``SurvfuncRight``), a step
+    function that is 1 before the first event and keeps its last value up to tau."""
+    km = SurvfuncRight(np.asarray(t, float), np.asarray(e, float))
+    keep = km.surv_times <= tau
+    knots = np.concatenate([[0.0], km.surv_times[keep]])
+    surv = np.concatenate([[1.0], km.surv_prob[keep]])
+    return float(surv @ np.diff(np.concatenate([knots, [tau]])))
+
+
+def _logrank_p(t_a: np.ndarray, e_a: np.ndarray, t_b: np.ndarray, e_b: np.ndarray) -> float:
+    """Two-sided log-rank p of arms A and B (``statsmodels.duration.survfunc.survdiff``, default weights = log-rank;
+    the p from its chi-square statistic on 1 df by the survival function, so that a tiny p does not round to 0). 1.0
+    when the test has nothing to test: no event, or zero variance (every event at a time when only one arm is at risk,
+    or when every run at risk reaches T at once; the observed minus expected count is then 0 too)."""
+    e_a, e_b = np.asarray(e_a, bool), np.asarray(e_b, bool)
+    if not (e_a.any() or e_b.any()):
+        return 1.0
+    time = np.concatenate([np.asarray(t_a, float), np.asarray(t_b, float)])
+    status = np.concatenate([e_a, e_b]).astype(float)
+    group = np.concatenate([np.zeros(len(e_a)), np.ones(len(e_b))])
+    try:
+        stat, _ = survdiff(time, status, group)
+    except np.linalg.LinAlgError:  # a singular (zero) variance
+        return 1.0
+    stat = float(stat)
+    return 1.0 if math.isnan(stat) else float(chi2.sf(stat, 1))
+
+
 # ---- the comparison ------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class ArmReach:
@@ -100,7 +127,7 @@ class ArmReach:
     time: tuple[float, ...]  # reach time (event) or censoring time
     event: tuple[bool, ...]
     restricted: tuple[float, ...]  # per-run restricted time (see _restricted_times); their mean is rmst
-    rmst: float  # Kaplan-Meier RMST up to tau (lifelines)
+    rmst: float  # Kaplan-Meier RMST up to tau (statsmodels)
 
     @property
     def n(self) -> int:
@@ -139,14 +166,6 @@ class ReachComparison:
 def _arm(curves: Arm) -> dict[Hashable, list[tuple[float, float]]]:
     items = curves.items() if isinstance(curves, Mapping) else enumerate(curves)
     return {k: _points(c) for k, c in items}
-
-
-@contextlib.contextmanager
-def _quiet_lifelines() -> Iterator[None]:
-    """lifelines 0.30 warns about pandas calls that change in pandas 4: nothing a ganbench user can act on."""
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", module=r"lifelines(\.|$)")
-        yield
 
 
 def default_tau(curves_a: Arm, curves_b: Arm) -> float:
@@ -189,12 +208,10 @@ def compare_reach(curves_a: Arm, curves_b: Arm, threshold: float, *, paired: boo
     for r in reach:
         t = np.array([x[0] for x in r.values()])
         e = np.array([x[1] for x in r.values()], bool)
-        with _quiet_lifelines():
-            kmf = KaplanMeierFitter().fit(t, e)
-            rmst = float(restricted_mean_survival_time(kmf, t=tau))
+        rmst = _sm_rmst(t, e, tau)
         check = float(_km_rmst(np.ones((1, len(t))), t, e, tau)[0])
         if not math.isclose(rmst, check, rel_tol=1e-9, abs_tol=1e-12 * tau):
-            raise RuntimeError(f"Kaplan-Meier RMST: lifelines {rmst!r} != ganbench {check!r}")
+            raise RuntimeError(f"Kaplan-Meier RMST: statsmodels {rmst!r} != ganbench {check!r}")
         out.append(ArmReach(tuple(r), tuple(t.tolist()), tuple(e.tolist()),
                             tuple(_restricted_times(t, e, tau).tolist()), rmst))
     a, b = out
@@ -212,9 +229,7 @@ def compare_reach(curves_a: Arm, curves_b: Arm, threshold: float, *, paired: boo
         perm = design.describe("relabellings of the pooled runs")
     null = _km_rmst(w_a, t, e, tau) - _km_rmst(1 - w_a, t, e, tau)
     p_perm = _perm.p_value(null, effect, design.exact)
-    with _quiet_lifelines():
-        lr = logrank_test(np.array(a.time), np.array(b.time), np.array(a.event), np.array(b.event))
-    p_lr = 1.0 if (a.events + b.events == 0 or math.isnan(lr.p_value)) else float(lr.p_value)
+    p_lr = _logrank_p(np.array(a.time), np.array(a.event), np.array(b.time), np.array(b.event))
     ci = _bootstrap(t, e, na, nb, tau, paired, n_boot, seed)
     return ReachComparison(float(threshold), higher, tau, unit, paired, a, b, effect, ci, p_perm, perm, p_lr,
                            rules(tau, unit, paired, higher, perm, n_boot, seed))
@@ -252,7 +267,7 @@ def rules(tau: float, unit: str = "", paired: bool = True, higher: bool = False,
         f"evaluation is {better} T (a run that dips past T and bounces back has not reached it); a run that never "
         f"gets there, ends on the wrong side of T or diverged is censored at its last evaluation.",
         f"Effect: restricted mean time to threshold (RMST, Royston & Parmar 2013) of A minus B up to the common "
-        f"budget tau = {tau:g}{u}, the area under each arm's Kaplan-Meier curve of runs not yet at T (lifelines); a "
+        f"budget tau = {tau:g}{u}, the area under each arm's Kaplan-Meier curve of runs not yet at T (statsmodels); a "
         f"run censored at tau counts as tau, one censored earlier (diverged or stopped) is carried by the "
         f"Kaplan-Meier estimate, not counted as reaching T; negative = A reaches T sooner.",
         ("Permutation test (paired by seed): each seed's A and B runs swapped, the RMST difference recomputed"
@@ -261,7 +276,7 @@ def rules(tau: float, unit: str = "", paired: bool = True, higher: bool = False,
          "difference recomputed") + f" ({perm or 'exact, or Monte-Carlo when there are too many'}; two-sided"
         + ("; without early censoring this is the sign-flip test of the per-seed differences of min(time, tau))."
            if paired else ")."),
-        "Log-rank test (lifelines logrank_test): the two arms' reach times with censoring, two-sided"
+        "Log-rank test (statsmodels survdiff): the two arms' reach times with censoring, two-sided"
         + (", unpaired (it ignores the pairing by seed)." if paired else "."),
         (f"95% interval: percentile bootstrap over seeds ({n_boot:,} resamples, seed {seed}"
          + ("; a seed's A and B runs resampled together)." if paired else "; each arm's runs resampled).")
