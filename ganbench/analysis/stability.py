@@ -1,0 +1,136 @@
+"""Stability next to quality: per run its best and final value, whether it collapsed or diverged; per arm the mean
+best value with a 95% t-interval, the share of collapsed seeds and the number of diverged runs.
+
+Collapse is judged against the run's own best, as a ratio: lower is better, final > COLLAPSE_FACTOR * best; higher
+is better, final < best / COLLAPSE_FACTOR (the same multiplicative loss: the final value lost the factor the best had
+gained over it). The ratio needs a positive best; where the best is 0 or negative (KID can be) the run is not judged.
+A diverged run (its status, given by the caller) is counted apart and not judged for collapse; its best value before
+diverging still enters the mean best value. Only evaluations after 0 images count (the value at initialisation is no
+achievement). The t-interval is Student's: mean +- t(0.975, n-1) * s / sqrt(n) (scipy.stats.t).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Collection, Hashable, Mapping, Sequence, Union
+
+import numpy as np
+from scipy import stats
+
+from ..errors import GanbenchError
+
+Curve = Sequence[tuple[float, float]]  # (time, value) per evaluation
+Arm = Union[Mapping[Hashable, Curve], Sequence[Curve]]
+COLLAPSE_FACTOR = 1.5
+LEVEL = 0.95
+
+
+def collapse_rule(higher: bool = False, factor: float = COLLAPSE_FACTOR) -> str:
+    """The collapse rule as caption text."""
+    if higher:
+        return (f"Collapsed: the final value is below the run's own best divided by {factor:g} "
+                f"(final < best / {factor:g}; higher is better).")
+    return (f"Collapsed: the final value is above {factor:g} times the run's own best "
+            f"(final > {factor:g} x best; lower is better).")
+
+
+def collapsed(best: float, final: float, higher: bool = False, factor: float = COLLAPSE_FACTOR) -> bool | None:
+    """The collapse rule (see the module docstring); None where it is undefined (best <= 0 or not finite)."""
+    if not (math.isfinite(best) and best > 0):
+        return None
+    if not math.isfinite(final):
+        return True
+    return final < best / factor if higher else final > factor * best
+
+
+@dataclass(frozen=True)
+class RunStability:
+    key: Hashable
+    best: float  # best value after 0 images (NaN when the run has no finite value)
+    best_time: float
+    final: float  # value at the last evaluation
+    final_time: float
+    collapsed: bool | None  # None: not judged (diverged, or the rule is undefined for this best)
+    diverged: bool
+
+
+def run_stability(curve: Curve, higher: bool = False, diverged: bool = False, factor: float = COLLAPSE_FACTOR,
+                  key: Hashable = None) -> RunStability:
+    """Best and final value of one run, and whether it collapsed (not judged when ``diverged``)."""
+    pts = sorted((float(t), float(v)) for t, v in curve if float(t) > 0)
+    if not pts:
+        raise GanbenchError(f"stability: run {key!r} has no evaluation after 0 images")
+    finite = [(t, v) for t, v in pts if math.isfinite(v)]
+    if finite:
+        best_time, best = (max if higher else min)(finite, key=lambda p: p[1])
+    else:
+        best_time, best = math.nan, math.nan
+    final_time, final = pts[-1]
+    return RunStability(key, best, best_time, final, final_time,
+                        None if diverged else collapsed(best, final, higher, factor), diverged)
+
+
+@dataclass(frozen=True)
+class ArmStability:
+    runs: tuple[RunStability, ...]
+    mean_best: float
+    ci_best: tuple[float, float]  # 95% t-interval of the mean best value (NaN with fewer than 2 finite bests)
+    n_best: int  # runs with a finite best value (diverged ones included)
+    collapsed: int
+    judged: int  # runs judged for collapse (not diverged, rule defined)
+    diverged: int
+    higher: bool
+    factor: float
+    rules: tuple[str, ...]
+
+    @property
+    def half_width(self) -> float:
+        return (self.ci_best[1] - self.ci_best[0]) / 2
+
+    @property
+    def share_collapsed(self) -> str:
+        """"2/10": collapsed runs of those judged."""
+        return f"{self.collapsed}/{self.judged}"
+
+    @property
+    def caption(self) -> str:
+        return " ".join(self.rules)
+
+
+def t_interval(values: Sequence[float], level: float = LEVEL) -> tuple[float, float, float]:
+    """(mean, low, high): Student's t-interval of the mean; NaN bounds with fewer than 2 values."""
+    x = np.asarray(values, float)
+    if len(x) == 0:
+        return math.nan, math.nan, math.nan
+    mean = float(x.mean())
+    if len(x) < 2:
+        return mean, math.nan, math.nan
+    half = float(stats.t.ppf(0.5 + level / 2, len(x) - 1)) * float(x.std(ddof=1)) / math.sqrt(len(x))
+    return mean, mean - half, mean + half
+
+
+def arm_stability(curves: Arm, higher: bool = False, diverged: Collection[Hashable] = (),
+                  factor: float = COLLAPSE_FACTOR) -> ArmStability:
+    """Per-run stability and the arm's summary. ``curves``: seed -> (time, value) curve (a sequence is keyed by
+    position); ``diverged``: keys of runs whose status is diverged."""
+    if not factor > 1:
+        raise GanbenchError(f"stability: the collapse factor must be > 1, got {factor!r}")
+    items = curves.items() if isinstance(curves, Mapping) else enumerate(curves)
+    div = set(diverged)
+    runs = tuple(run_stability(c, higher, k in div, factor, k) for k, c in items)
+    bests = [r.best for r in runs if math.isfinite(r.best)]
+    mean, lo, hi = t_interval(bests)
+    judged = [r for r in runs if r.collapsed is not None]
+    return ArmStability(runs, mean, (lo, hi), len(bests), sum(bool(r.collapsed) for r in judged), len(judged),
+                        sum(r.diverged for r in runs), higher, factor, rules(higher, factor))
+
+
+def rules(higher: bool = False, factor: float = COLLAPSE_FACTOR) -> tuple[str, ...]:
+    """The caption sentences of a stability table."""
+    return (
+        f"Best: the run's {'highest' if higher else 'lowest'} value at any evaluation after 0 images, mean and 95% "
+        f"t-interval over seeds (diverged runs included with their best value before diverging).",
+        collapse_rule(higher, factor) + " The share counts collapsed runs among those judged: diverged runs, and "
+        "runs whose best is not positive, are not judged.",
+        "Diverged: runs whose status is diverged.",
+    )
