@@ -1,4 +1,4 @@
-"""Where ganbench keeps caches (downloads, reference statistics, built weights)."""
+"""Where ganbench keeps caches (downloads, statistics of real splits, built weights)."""
 from __future__ import annotations
 
 import os

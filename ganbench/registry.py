@@ -67,7 +67,7 @@ class Registry(Generic[T]):
         """Hook: registries whose entries live in modules import them here."""
 
 
-LISTINGS = {"metric preset": "ganbench metrics", "feature extractor": "ganbench extractors"}
+LISTINGS = {"metric protocol": "ganbench metrics", "feature extractor": "ganbench extractors"}
 MAX_LISTED = 12  # longer choice lists show only the close matches and the listing command
 
 

@@ -148,9 +148,9 @@ def measure_it(model: str, preset: str, device: str, n_images: int, repeats: int
     from ganbench.models import ImageSpec, create_model
 
     m = create_model(model, preset, "default", ImageSpec(3, 32, 0))
-    if m.needs_reference:  # the cost does not depend on which images (as `ganbench efficiency` does)
+    if m.samples_from_data:  # the cost does not depend on which images (as `ganbench efficiency` does)
         g = torch.Generator().manual_seed(0)
-        m.bind_reference(torch.randint(0, 256, (max(n_images, 256), 3, 32, 32), generator=g, dtype=torch.uint8))
+        m.bind_conditioning(torch.randint(0, 256, (max(n_images, 256), 3, 32, 32), generator=g, dtype=torch.uint8))
     r = efficiency(m.to(device), n_images, device, repeats=repeats)
     keep = ("n_images", "repeats", "timing", "gflops_per_image", "device")
     out = {"model": model, "preset": preset, **{k: r[k] for k in keep}}

@@ -19,7 +19,7 @@ from scipy.stats import spearmanr
 from ganbench.data import load_dataset
 from ganbench.metrics.features import get_extractor
 from ganbench.metrics.frechet import feature_stats, frechet_distance
-from ganbench.metrics.reference import extract_all, reference_stats
+from ganbench.metrics.real_stats import extract_all, real_stats
 from ganbench.images import to_uint8
 from ganbench.training import checkpoint
 from ganbench.training.checkpoint import restore
@@ -38,7 +38,7 @@ def main() -> None:
     seeds = {int(s) for s in a.seeds.split(",")} if a.seeds else None
     train = load_dataset("fashion-mnist", "train", 32, 1, None)
     exts = {e: get_extractor(e) for e in EXTRACTORS}
-    refs = {e: reference_stats(train, x, a.ref_n) for e, x in exts.items()}
+    refs = {e: real_stats(train, x, a.ref_n) for e, x in exts.items()}
     rows = []
     for run in sorted(p for p in a.results.glob("*/") if (p / "config.yaml").exists()):
         for ck in checkpoint.list_checkpoints(run):

@@ -10,8 +10,8 @@ import yaml
 
 from ganbench import results
 
-FD = {"preset_name": "fd_domain2k_train", "metric": "fd_domain", "extractor": "fmnist-cnn", "n_samples": 2000,
-      "n_ref": 60000, "split": "train"}
+FD = {"protocol": "fd_domain2k_train", "metric": "fd_domain", "extractor": "fmnist-cnn", "n_samples": 2000,
+      "n_real": 60000, "split": "train"}
 DATA = {"name": "fashion-mnist", "split": "train", "resolution": 32, "channels": 1, "n": 60000}
 
 

@@ -120,7 +120,7 @@ def _(tmp, run): return ["train", "--model", "dcgan", "--eval-every", "-1"]
 def _(tmp, run): return ["train", "--model", "dcgan", "--kimg", "ten"]
 
 
-@case("metric_unknown", "unknown metric preset 'fd_nope'")
+@case("metric_unknown", "unknown metric protocol 'fd_nope'")
 def _(tmp, run): return ["train", "--model", "dcgan", "--metrics", "fd_nope"]
 
 
@@ -279,7 +279,7 @@ def _(tmp, run):
     return ["eval", str(run), "--device", "cpu"]
 
 
-@case("eval_unknown_metric", "unknown metric preset")
+@case("eval_unknown_metric", "unknown metric protocol")
 def _(tmp, run): return ["eval", str(run), "--metrics", "fid_everything"]
 
 

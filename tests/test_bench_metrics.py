@@ -17,7 +17,7 @@ from torch_fidelity.metric_fid import fid_features_to_statistics, fid_statistics
 from torch_fidelity.registry import FEATURE_EXTRACTORS_REGISTRY, register_feature_extractor
 
 from ganbench.data import ImageData, load_dataset
-from ganbench.metrics import Preset, evaluate, get_extractor
+from ganbench.metrics import MetricProtocol, evaluate, get_extractor
 from ganbench.metrics import fmnist_cnn
 from ganbench.images import to_float, to_uint8
 
@@ -98,7 +98,7 @@ def ours(fake: torch.Tensor, real: ImageData) -> float:
         out = fake[pos[0]:pos[0] + n]
         pos[0] += n
         return out
-    preset = Preset("fd_domain_bench", "fd", "fmnist-cnn", N, "train", None)
+    preset = MetricProtocol("fd_domain_bench", "fd", "fmnist-cnn", N, "train", None)
     return evaluate(sample, real, [preset], batch_size=BATCH, use_cache=False)[0]["value"]
 
 

@@ -155,7 +155,7 @@ def test_committed_claims_cover_the_issue():
     (lambda c: c.update(kind="sometimes"), "kind must be one of"),
     (lambda c: c["b"].update(variant="no_such"), "no_such"),
     (lambda c: c.pop("source"), "needs exactly"),
-    (lambda c: c.update(metric="fd_nope"), "unknown metric preset"),
+    (lambda c: c.update(metric="fd_nope"), "unknown metric protocol"),
     (lambda c: c.update(threshold=3.0), "only goes with"),
     (lambda c: c.update(kind="images_to_threshold", threshold="median-ish"), "threshold must be"),
     (lambda c: c.update(b=dict(c["a"])), "are the same"),

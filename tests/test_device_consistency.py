@@ -19,7 +19,7 @@ import pytest
 import torch
 
 from ganbench.efficiency.measure import efficiency
-from ganbench.metrics.presets import PRESETS, Preset
+from ganbench.metrics.protocols import PROTOCOLS, MetricProtocol
 from ganbench.models import MODELS
 from ganbench.training import TrainSpec, train
 from ganbench.training.checkpoint import restore
@@ -99,8 +99,8 @@ def strict_rng(monkeypatch) -> list[str]:
 def _presets():
     """Small FD and KID presets (KID draws its reference subset with a seeded generator)."""
     with contextlib.ExitStack() as stack:
-        stack.enter_context(PRESETS.temporarily(FD, Preset(FD, "fd", "fmnist-cnn", 16, "train", None, "test only")))
-        stack.enter_context(PRESETS.temporarily(KID, Preset(KID, "kid", "fmnist-cnn", 16, "train", 16, "test only")))
+        stack.enter_context(PROTOCOLS.temporarily(FD, MetricProtocol(FD, "fd", "fmnist-cnn", 16, "train", None, "test only")))
+        stack.enter_context(PROTOCOLS.temporarily(KID, MetricProtocol(KID, "kid", "fmnist-cnn", 16, "train", 16, "test only")))
         n = torch.get_num_threads()
         torch.set_num_threads(1)
         yield
@@ -129,7 +129,7 @@ def test_every_seeded_draw_is_made_on_its_generators_device(model, strict_rng, t
                      metrics=(FD, KID), seed=3, overrides={"batch_size": 8}, device="cpu", out_dir=str(tmp_path))
     r = train(spec, progress=False)  # pre-flight probe, evaluation + grid at 0 and at the end, one iteration
     assert r.status == "complete" and r.images_seen > 0
-    assert {row["preset_name"] for row in r.rows} == {FD, KID}
+    assert {row["protocol"] for row in r.rows} == {FD, KID}
     assert len(list((tmp_path / "samples").glob("*.png"))) == 2
 
     m, G, *_ = restore(tmp_path)

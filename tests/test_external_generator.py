@@ -35,9 +35,9 @@ def test_api_returns_labelled_rows_and_the_example_is_better_than_untrained():
                                      seed=0, z_dim=64, device="cpu")
     assert len(df) == 1
     r = df.iloc[0]
-    assert (r.metric, r.preset_name, r.extractor, r.dataset, r.split) == (
+    assert (r.metric, r.protocol, r.extractor, r.dataset, r.split) == (
         "fd_domain", "fd_domain2k_train", "fmnist-cnn", "fashion-mnist", "train")
-    assert (r.n_samples, r.n_ref, r.resolution, r.channels, r.seed, r.model) == (2000, 60000, 32, 1, 0, "external")
+    assert (r.n_samples, r.n_real, r.resolution, r.channels, r.seed, r.model) == (2000, 60000, 32, 1, 0, "external")
     assert pd_isna(r.images_seen) and r.device.startswith("cpu")
     torch.manual_seed(0)
     untrained = ganbench.evaluate_generator(ex.TinyG().eval(), metrics=["fd_domain2k_train"], z_dim=64,
@@ -101,7 +101,7 @@ def test_export_generator_evaluated_gated_and_planted_regression_fails(cli, tmp_
     import pandas as pd
     rows = pd.read_csv(tmp_path / "rows.csv")
     b = json.loads(BASELINE.read_text())
-    assert rows.generator_kind[0] == "export" and list(rows.preset_name) == ["fd_domain2k_train"]
+    assert rows.generator_kind[0] == "export" and list(rows.protocol) == ["fd_domain2k_train"]
     assert rows.value[0] == pytest.approx(b["checks"][0]["value"], rel=1e-4)  # the module's committed value
     p = cli("regress", "--generator", "g.pt2", "--z-dim", "64", "--baseline", "b.json", "--update",
             "--spread-seeds", "0,1")
@@ -165,7 +165,7 @@ def test_torchscript_generator_evaluated_gated_and_planted_regression_fails(cli,
     assert p.returncode == 0, p.stderr
     import pandas as pd
     rows = pd.read_csv(tmp_path / "rows.csv")
-    assert list(rows.preset_name) == ["fd_domain2k_train"] and rows.images_seen.isna().all()
+    assert list(rows.protocol) == ["fd_domain2k_train"] and rows.images_seen.isna().all()
     assert rows.generator_kind[0] == "torchscript"
     p = cli("regress", "--generator", str(ts), "--z-dim", "64", "--baseline", "b.json", "--update")
     assert p.returncode == 0, p.stderr

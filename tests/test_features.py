@@ -11,10 +11,10 @@ import torch
 
 from ganbench.data import ImageData, load_dataset
 from ganbench.errors import GanbenchError
-from ganbench.metrics import FEATURES, Preset, evaluate, frechet_distance, get_extractor
+from ganbench.metrics import FEATURES, MetricProtocol, evaluate, frechet_distance, get_extractor
 from ganbench.metrics import fmnist_cnn, inception
 from ganbench.metrics.features import clear_extractors
-from ganbench.metrics.reference import cache_path, load_stats_file, reference_key, reference_stats
+from ganbench.metrics.real_stats import cache_path, load_stats_file, real_stats_key, real_stats
 from ganbench.images import to_float
 
 
@@ -70,17 +70,17 @@ def test_fmnist_cnn_channel_and_size_handling(fm_test):
 
 def test_domain_fd_sanity(fm_train, fm_test, hermetic_cache):
     ext = get_extractor("fmnist-cnn")
-    tr = reference_stats(fm_train, ext, n_ref=2000)
-    te = reference_stats(fm_test, ext, n_ref=2000)  # evaluate() below reads this back from the cache
+    tr = real_stats(fm_train, ext, n_real=2000)
+    te = real_stats(fm_test, ext, n_real=2000)  # evaluate() below reads this back from the cache
     noise = ImageData("noise", "train", torch.randint(0, 256, (500, 1, 32, 32), dtype=torch.uint8,
                                                       generator=torch.Generator().manual_seed(0)), None, 0, "noise")
-    nz = reference_stats(noise, ext)
+    nz = real_stats(noise, ext)
     fd_tt = frechet_distance(tr.mu, tr.sigma, te.mu, te.sigma)
     fd_noise = frechet_distance(tr.mu, tr.sigma, nz.mu, nz.sigma)
     assert abs(frechet_distance(te.mu, te.sigma, te.mu, te.sigma)) < 1e-8
     assert 0 < fd_tt < 0.02 * fd_noise, (fd_tt, fd_noise)
     # the cache file exists, loads without pickle and holds the same statistics
-    path = cache_path(reference_key(fm_test, ext, 2000, False))
+    path = cache_path(real_stats_key(fm_test, ext, 2000, False))
     z = load_stats_file(path)
     np.testing.assert_array_equal(z.mu, te.mu)
     assert z.meta["fingerprint"] == fm_test.fingerprint and z.meta["n"] == 2000
@@ -99,21 +99,21 @@ def _noise_sampler(n: int, g: torch.Generator) -> torch.Tensor:
 
 
 def test_evaluate_rows_and_sanity(fm_train, fm_test, hermetic_cache):
-    fd_test = Preset("fd_domain2k_test2k", "fd", "fmnist-cnn", 2000, "test", 2000)  # another split than `data`
+    fd_test = MetricProtocol("fd_domain2k_test2k", "fd", "fmnist-cnn", 2000, "test", 2000)  # another split than `data`
     presets = ["fd_domain2k_train", "kid_domain2k_train", "is_domain2k", "pr_domain2k_train", fd_test]
     small = ImageData(fm_train.name, "train", fm_train.images[:2500], fm_train.labels[:2500], 10, fm_train.source)
     real = evaluate(_real_sampler(fm_test.images), small, presets, seed=0, batch_size=500)
-    by = {(r["preset"], r["metric"]): r for r in real}
+    by = {(r["protocol"], r["metric"]): r for r in real}
     assert set(p for p, _ in by) == set(presets[:4]) | {fd_test.name}
     fd = by[("fd_domain2k_train", "fd_domain")]
-    assert fd["n_samples"] == 2000 and fd["n_ref"] == 2500 and fd["split"] == "train"
+    assert fd["n_samples"] == 2000 and fd["n_real"] == 2500 and fd["split"] == "train"
     assert fd["extractor"] == "fmnist-cnn" and fd["dataset"] == "fashion-mnist" and fd["resolution"] == 32
     assert by[(fd_test.name, "fd_domain")]["split"] == "test"  # the test split was loaded
     kid_row = by[("kid_domain2k_train", "kid_domain")]
-    assert kid_row["subset_size"] == 1000 and kid_row["n_ref"] == 2000
+    assert kid_row["subset_size"] == 1000 and kid_row["n_real"] == 2000
     is_row = by[("is_domain2k", "is_domain")]
     assert 5 < is_row["value"] <= 10 and is_row["std"] > 0
-    noise = {(r["preset"], r["metric"]): r["value"]
+    noise = {(r["protocol"], r["metric"]): r["value"]
              for r in evaluate(_noise_sampler, small, presets, seed=0, batch_size=500)}
     assert fd["value"] < 0.05 * noise[("fd_domain2k_train", "fd_domain")]
     assert kid_row["value"] < 0.05 * noise[("kid_domain2k_train", "kid_domain")]
@@ -124,7 +124,7 @@ def test_evaluate_rows_and_sanity(fm_train, fm_test, hermetic_cache):
 
 def test_evaluate_deterministic_and_batch_independent(fm_test, hermetic_cache):
     small = ImageData(fm_test.name, "train", fm_test.images[:1000], fm_test.labels[:1000], 10, fm_test.source)
-    fd500 = Preset("fd_domain_500", "fd", "fmnist-cnn", 500, "train", None)  # a small ad-hoc protocol
+    fd500 = MetricProtocol("fd_domain_500", "fd", "fmnist-cnn", 500, "train", None)  # a small ad-hoc protocol
     sampler = _real_sampler(fm_test.images)
     a = evaluate(sampler, small, [fd500], seed=3, batch_size=250)[0]["value"]
     b = evaluate(sampler, small, [fd500], seed=3, batch_size=250)[0]["value"]
@@ -152,7 +152,7 @@ def test_evaluate_rejects_bad_samples(fm_test):
         evaluate(lambda n, g: torch.zeros(n, 3, 32, 32), small, ["fd_domain2k_train"])
     with pytest.raises(GanbenchError, match="NaN"):
         evaluate(lambda n, g: torch.full((n, 1, 32, 32), float("nan")), small, ["fd_domain2k_train"])
-    with pytest.raises(GanbenchError, match="unknown metric preset"):
+    with pytest.raises(GanbenchError, match="unknown metric protocol"):
         evaluate(lambda n, g: torch.zeros(n, 1, 32, 32), small, ["fid_domain"])
 
 

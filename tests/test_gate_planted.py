@@ -13,7 +13,6 @@ import os
 from pathlib import Path
 
 import pytest
-import torch
 import torch.nn.functional as F
 
 from ganbench.gate import suite as suite_gate

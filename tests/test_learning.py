@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from ganbench.metrics.presets import PRESETS, Preset
+from ganbench.metrics.protocols import PROTOCOLS, MetricProtocol
 from ganbench.models import MODELS
 from ganbench.training import TrainSpec, train
 
@@ -41,7 +41,7 @@ KIMG: dict[str, float] = {
 @pytest.fixture(scope="module", autouse=True)
 def small_preset():
     # test-only: must not leak into the registry other modules check (test_presets_are_consistent)
-    with PRESETS.temporarily(PRESET, Preset(PRESET, "fd", "fmnist-cnn", 500, "train", None,
+    with PROTOCOLS.temporarily(PRESET, MetricProtocol(PRESET, "fd", "fmnist-cnn", 500, "train", None,
                                             "test only: FD on 500 samples")):
         yield
 
@@ -58,7 +58,7 @@ def fd_curve(model: str, kimg: float, out: str, **overrides) -> list[float]:
     r = train(TrainSpec(model=model, kimg=kimg, eval_every_kimg=0, metrics=(PRESET,), device="cpu", out_dir=out,
                         overrides=tuple(overrides.items())), progress=False)
     assert r.status == "complete", r.reason
-    return [row["value"] for row in r.rows if row["preset_name"] == PRESET]
+    return [row["value"] for row in r.rows if row["protocol"] == PRESET]
 
 
 def test_every_model_has_a_budget():

@@ -161,9 +161,9 @@ def test_meta_data_reaches_the_generator_and_sampling_draws_real_images():
     a = m.G(z, None, m.meta_net(torch.rand(2, 1, 32, 32) * 2 - 1))
     b = m.G(z, None, m.meta_net(-torch.ones(2, 1, 32, 32)))
     assert not torch.allclose(a, b)
-    with pytest.raises(GanbenchError, match="bind_reference"):
+    with pytest.raises(GanbenchError, match="bind_conditioning"):
         m.sample(2, torch.Generator().manual_seed(0))
-    m.bind_reference(torch.randint(0, 256, (50, 1, 32, 32), dtype=torch.uint8))
+    m.bind_conditioning(torch.randint(0, 256, (50, 1, 32, 32), dtype=torch.uint8))
     s1 = m.sample(3, torch.Generator().manual_seed(1))
     s2 = m.sample(3, torch.Generator().manual_seed(1))
     assert s1.shape == (3, 1, 32, 32) and torch.equal(s1, s2)

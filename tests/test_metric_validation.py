@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from ganbench.analysis import ladder as V
+from ganbench.metrics import disturbances as D
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 
@@ -25,7 +26,7 @@ def test_disturbance_grows_with_level(family):
     x, y = _images()
     changes = []
     for lv in V.FAMILIES[family]:
-        d = V.disturb(x, y, family, lv, torch.Generator().manual_seed(0))
+        d = D.disturb(x, y, family, lv, torch.Generator().manual_seed(0))
         assert d.dtype == torch.uint8 and d.shape == x.shape
         changes.append((d.float() - x.float()).abs().mean().item())
     assert changes[0] > 0 and all(b > a for a, b in zip(changes, changes[1:])), changes
@@ -36,14 +37,14 @@ def test_modes_keeps_only_k_classes(k):
     """Images tagged with their class in a pixel: a mode-dropped set holds exactly k classes, same count."""
     y = torch.arange(200) % 10
     x = y.to(torch.uint8).view(-1, 1, 1, 1).expand(200, 1, 32, 32).contiguous()
-    d = V.disturb(x, y, "modes", k, torch.Generator().manual_seed(0))
+    d = D.disturb(x, y, "modes", k, torch.Generator().manual_seed(0))
     assert d.shape == x.shape and len(torch.unique(d[:, 0, 0, 0])) == k
 
 
 @pytest.mark.parametrize("kind", V.DEGENERATE)
 def test_degenerate_sets(kind):
     x, _ = _images()
-    d = V.degenerate(x, kind, torch.Generator().manual_seed(0))
+    d = D.degenerate(x, kind, torch.Generator().manual_seed(0))
     assert d.shape == x.shape and d.dtype == torch.uint8
     distinct = len(torch.unique(d.view(len(d), -1), dim=0))
     assert distinct == (1 if kind in ("constant", "repeated") else len(d))
@@ -71,17 +72,17 @@ def test_verdict_logic():
 
 
 def _suite_extractors() -> set[str]:
-    from ganbench.metrics import PRESETS
+    from ganbench.metrics import PROTOCOLS
     from ganbench.suites import load_suite, names
 
     out = set()
     for name in names():
         suite = load_suite(name)
         for m in suite.metrics or []:
-            out.add(PRESETS.get(m).extractor)
+            out.add(PROTOCOLS.get(m).extractor)
         for prof in (suite.profiles or {}).values():
             for m in prof.get("metrics", []) or []:
-                out.add(PRESETS.get(m).extractor)
+                out.add(PROTOCOLS.get(m).extractor)
     return out
 
 

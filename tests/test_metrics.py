@@ -12,7 +12,7 @@ from torch_fidelity.metric_kid import kid_features_to_metric
 from torch_fidelity.metric_prc import prc_features_to_metric
 
 from ganbench.errors import GanbenchError
-from ganbench.metrics import (FEATURES, PRESETS, Moments, feature_stats, frechet_distance, inception_score, kid,
+from ganbench.metrics import (FEATURES, PROTOCOLS, Moments, feature_stats, frechet_distance, inception_score, kid,
                               prdc)
 
 REL = 1e-4
@@ -168,21 +168,21 @@ def test_prdc_identical_sets():
 
 # ---- presets ----------------------------------------------------------------------------------------------------
 def test_presets_are_consistent():
-    names = PRESETS.names()
+    names = PROTOCOLS.names()
     for required in ("fd_domain2k_train", "fd_domain10k_train", "kid_domain2k_train", "is_domain2k",
                      "pr_domain2k_train", "fd_effnet10k_train", "fid10k_train", "fid50k_train", "is50k"):
         assert required in names
     for n in names:
-        p = PRESETS.get(n)
+        p = PROTOCOLS.get(n)
         assert p.extractor in FEATURES
         assert (p.split is None) == (p.kind == "is")
         assert p.higher_is_better == (p.kind in ("is", "pr"))
         assert str(p.n_gen // 1000) + "k" in n
-    assert PRESETS.get("fid50k_train").n_ref is None  # FD: whole reference split
-    assert PRESETS.get("kid_domain2k_train").n_ref == 2000
+    assert PROTOCOLS.get("fid50k_train").n_real is None  # FD: whole reference split
+    assert PROTOCOLS.get("kid_domain2k_train").n_real == 2000
 
 
 def test_unknown_preset_one_line_error():
     with pytest.raises(GanbenchError, match="did you mean 'fd_domain2k_train'") as e:
-        PRESETS.get("fd_domain2k_trian")
+        PROTOCOLS.get("fd_domain2k_trian")
     assert "\n" not in str(e.value)

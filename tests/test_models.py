@@ -15,8 +15,8 @@ IMG = ImageSpec(channels=1, resolution=32, num_classes=10)
 def build(name: str, seed: int = 0, preset: str = "tiny", img: ImageSpec = IMG, **over):
     torch.manual_seed(seed)
     m = create_model(name, preset, img=img, overrides={"batch_size": 8, **over})
-    if m.needs_reference:
-        m.bind_reference(load_dataset("fashion-mnist", "test", channels=img.channels).images[:256])
+    if m.samples_from_data:
+        m.bind_conditioning(load_dataset("fashion-mnist", "test", channels=img.channels).images[:256])
     return m
 
 

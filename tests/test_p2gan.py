@@ -130,14 +130,14 @@ def test_sampling_draws_codes_from_reference_images_deterministically():
     m = tiny()
     with pytest.raises(GanbenchError):
         m.sample(4, torch.Generator().manual_seed(0))
-    m.bind_reference(reference(0))
+    m.bind_conditioning(reference(0))
     sn_state = {k: v.clone() for k, v in m.D.state_dict().items()}
     a = m.sample(6, torch.Generator().manual_seed(0))
     b = m.sample(6, torch.Generator().manual_seed(0))
     c = m.sample(6, torch.Generator().manual_seed(1))
     assert a.shape == (6, 1, 32, 32) and torch.equal(a, b) and not torch.equal(a, c)
     assert all(torch.equal(v, m.D.state_dict()[k]) for k, v in sn_state.items())  # sampling leaves D untouched
-    m.bind_reference(reference(1))  # other real images -> other posterior codes -> other samples
+    m.bind_conditioning(reference(1))  # other real images -> other posterior codes -> other samples
     assert not torch.equal(a, m.sample(6, torch.Generator().manual_seed(0)))
 
 

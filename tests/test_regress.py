@@ -11,13 +11,12 @@ import math
 from pathlib import Path
 
 import pytest
-import torch
 
 from ganbench.gate import rules
 from ganbench.gate import suite as suite_gate
 from ganbench.gate.baseline import FORMAT, GATE, load_baseline
 from ganbench.errors import GanbenchError
-from ganbench.metrics.presets import PRESETS, Preset
+from ganbench.metrics.protocols import PROTOCOLS, MetricProtocol
 from ganbench.models import MODELS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -37,8 +36,8 @@ runs:
 
 @pytest.fixture(scope="module", autouse=True)
 def small_preset():
-    if PRESET not in PRESETS:
-        PRESETS.add(PRESET, Preset(PRESET, "fd", "fmnist-cnn", 256, "train", None, "test only: FD on 256 samples"))
+    if PRESET not in PROTOCOLS:
+        PROTOCOLS.add(PRESET, MetricProtocol(PRESET, "fd", "fmnist-cnn", 256, "train", None, "test only: FD on 256 samples"))
     yield
 
 
@@ -72,7 +71,7 @@ def test_baseline_holds_every_evaluation(made):
     assert b["format"] == FORMAT and b["torch_threads"] == 1 and len(b["runs"]) == 1
     assert b["gate"] == GATE and [c["images_seen"] for c in b["checks"]] == [0, 2048]
     for c in b["checks"]:
-        assert c["preset_name"] == PRESET and c["higher_is_better"] is False and c["extractor"] == "fmnist-cnn"
+        assert c["protocol"] == PRESET and c["higher_is_better"] is False and c["extractor"] == "fmnist-cnn"
         assert math.isfinite(c["value"]) and c["tolerance"] == pytest.approx(0.02 * c["value"])
         assert c["seeds"] == [0] and c["value"] == c["values"][0]
     assert [c["gated"] for c in b["checks"]] == [False, True]  # 0 images (untrained G) is never gated
@@ -166,11 +165,11 @@ def test_complete_runs_from_other_code_are_not_trusted(made, monkeypatch):
 def test_compare_means_directions_missing_runs_and_improvements():
     def check(value, higher, images=1, tol=1.0, gated=True):
         return {"model": "m", "variant": "default", "preset": "tiny", "images_seen": images, "metric": "x",
-                "preset_name": "x", "value": value, "higher_is_better": higher, "tolerance": tol, "gated": gated}
+                "protocol": "x", "value": value, "higher_is_better": higher, "tolerance": tol, "gated": gated}
 
     def vals(*xs, images=1):  # one value per seed (runs r0, r1, ...)
         return {(f"r{i}", images, "x", "x"): {"model": "m", "variant": "default", "preset": "tiny", "seed": i,
-                                              "images_seen": images, "preset_name": "x", "metric": "x", "value": x}
+                                              "images_seen": images, "protocol": "x", "metric": "x", "value": x}
                 for i, x in enumerate(xs)}
     ok = {"status": "complete", "model": "m", "variant": "default", "preset": "tiny"}
     st = {"r0": ok, "r1": ok}
@@ -249,16 +248,16 @@ def test_committed_ci_baseline_matches_suite_and_rule():
 
 
 def test_direction_from_the_baseline_else_the_metric_preset():
-    """A check's direction is the one its baseline stores; without one, its metric preset's (the registry)."""
-    assert rules.higher_is_better({"preset_name": "fd_domain2k_train"}) is False
-    assert rules.higher_is_better({"preset_name": "is_domain2k"}) is True
-    assert rules.higher_is_better({"preset_name": "fd_domain2k_train", "higher_is_better": True}) is True
+    """A check's direction is the one its baseline stores; without one, its metric protocol's (the registry)."""
+    assert rules.higher_is_better({"protocol": "fd_domain2k_train"}) is False
+    assert rules.higher_is_better({"protocol": "is_domain2k"}) is True
+    assert rules.higher_is_better({"protocol": "fd_domain2k_train", "higher_is_better": True}) is True
     with pytest.raises(GanbenchError):
-        rules.higher_is_better({"preset_name": "no_such_preset"})
+        rules.higher_is_better({"protocol": "no_such_preset"})
 
 
 def test_the_gate_reads_no_report_code():
-    """The gate takes directions from the metric presets, not from the report's name guessing."""
+    """The gate takes directions from the metric protocols, not from the report's name guessing."""
     import ast
 
     for p in (ROOT / "ganbench" / "gate").glob("*.py"):
@@ -273,7 +272,7 @@ def test_generator_checks_are_judged_and_reported_like_suite_checks():
     columns and its verdict counts checks (none is ungated)."""
     from ganbench.gate.compare import Comparison, result
 
-    c = {"metric": "fd_domain", "preset_name": "fd_domain2k_train", "value": 10.0, "higher_is_better": False,
+    c = {"metric": "fd_domain", "protocol": "fd_domain2k_train", "value": 10.0, "higher_is_better": False,
          "tolerance": 1.0, "seed": 0}
     b = {"kind": "generator", "generator": {"spec": "g.pt2"}, "eval_seed": 0, "dataset": "fashion-mnist",
          "checks": [c]}

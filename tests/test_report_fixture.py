@@ -14,10 +14,10 @@ from ganbench import results
 DEVICE = "cpu: Test CPU x2"
 COMMIT = "0123abcd"
 DATA = {"name": "fashion-mnist", "split": "train", "resolution": 32, "channels": 1, "n": 60000}
-FD = {"preset_name": "fd_domain2k_train", "metric": "fd_domain", "extractor": "fmnist-cnn", "n_samples": 2000,
-      "n_ref": 60000, "split": "train"}
-FD_EFF = {"preset_name": "fd_effnet2k_train", "metric": "fd_effnet", "extractor": "effnet-lite0", "n_samples": 2000,
-          "n_ref": 60000, "split": "train"}
+FD = {"protocol": "fd_domain2k_train", "metric": "fd_domain", "extractor": "fmnist-cnn", "n_samples": 2000,
+      "n_real": 60000, "split": "train"}
+FD_EFF = {"protocol": "fd_effnet2k_train", "metric": "fd_effnet", "extractor": "effnet-lite0", "n_samples": 2000,
+          "n_real": 60000, "split": "train"}
 IMAGES = (0, 1024, 2048)
 
 
@@ -68,7 +68,7 @@ def _eff(root: Path, model: str, preset: str, variant: str, values: dict) -> Non
     rows = [{"run": run, "suite": "efficiency", "model": model, "variant": variant, "preset": preset, "dataset": "-",
              "split": "-", "resolution": 32, "channels": 3, "seed": 0, "images_seen": 0, "wall_s": 1.0,
              "metric": k, "value": v, "extractor": "-", "n_samples": 100 if k == "it100_s" else None,
-             "preset_name": "efficiency", "device": DEVICE} for k, v in values.items()]
+             "protocol": "efficiency", "device": DEVICE} for k, v in values.items()]
     results.write_records(d / "metrics.csv", rows)
     (d / "status.json").write_text(json.dumps({"status": "complete", "images_seen": 0, "wall_s": 1.0}))
 
@@ -124,8 +124,8 @@ def make_results(root: Path) -> Path:
 PUBLISHED = {"models": {
     "dcgan": {"params": {"params_g": 3812355, "params_d": 2931009, "evidence": "C-log", "source": "a training log"},
               "results": [{"dataset": "CIFAR-10", "resolution": 32, "conditional": False, "metric": "FID",
-                           "value": 49.03, "extractor": "Inception-v3", "n_gen": 10000, "n_ref": 10000,
-                           "ref_split": "test", "protocol": "10k vs 10k test", "source": "a README",
+                           "value": 49.03, "extractor": "Inception-v3", "n_gen": 10000, "n_real": 10000,
+                           "real_split": "test", "protocol": "10k vs 10k test", "source": "a README",
                            "evidence": "R"}]},
     "lrm_gan": {"params": {"params_g": None, "params_d": None, "source": "not retrieved"}, "results": []},
 }}

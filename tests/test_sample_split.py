@@ -14,7 +14,7 @@ import yaml
 
 from ganbench.data import DATASETS, ImageData, load_dataset, register_dataset
 from ganbench.errors import GanbenchError
-from ganbench.metrics.presets import PRESETS, Preset
+from ganbench.metrics.protocols import PROTOCOLS, MetricProtocol
 from ganbench.models import MODELS, create_model
 from ganbench.models.base import GAN
 from ganbench.training import TrainSpec, train
@@ -41,8 +41,8 @@ def splitmark():
         lambda split, res, ch, root: _images(split, "splitmark_trainonly"))
     with contextlib.ExitStack() as stack:
         for name, split in ((P_TRAIN, "train"), (P_TEST, "test")):
-            stack.enter_context(PRESETS.temporarily(
-                name, Preset(name, "fd", "fmnist-cnn", 64, split, None, "test only: FD on 64 samples")))
+            stack.enter_context(PROTOCOLS.temporarily(
+                name, MetricProtocol(name, "fd", "fmnist-cnn", 64, split, None, "test only: FD on 64 samples")))
         yield
     for name in names:
         DATASETS.remove(name)
@@ -57,7 +57,7 @@ class Draws(list):
 @pytest.fixture
 def drawn(monkeypatch) -> Draws:
     seen = Draws()
-    original = GAN.draw_reference
+    original = GAN.draw_conditioning
 
     def record(self, n, generator=None):
         x = original(self, n, generator)
@@ -65,7 +65,7 @@ def drawn(monkeypatch) -> Draws:
             v = round(float(x.add(1).mul(127.5).mean()))
             seen.append({VALUE["train"]: "train", VALUE["test"]: "test"}.get(v, f"mixed {v}"))
         return x
-    monkeypatch.setattr(GAN, "draw_reference", record)
+    monkeypatch.setattr(GAN, "draw_conditioning", record)
     return seen
 
 
@@ -92,7 +92,7 @@ def test_evaluation_draws_from_the_other_split(model, drawn):
     assert drawn and set(drawn) == {"test"} and {r["sample_split"] for r in rows} == {"test"}
     drawn.clear()
     rows = source.evaluate(sample, [P_TEST, P_TRAIN])  # both references: one pass per sampling split
-    assert [(r["preset"], r["sample_split"]) for r in rows] == [(P_TEST, "train"), (P_TRAIN, "test")]
+    assert [(r["protocol"], r["sample_split"]) for r in rows] == [(P_TEST, "train"), (P_TRAIN, "test")]
     assert set(drawn) == {"train", "test"} and drawn.index("train") < drawn.index("test")
     drawn.clear()
     m.sample(4)  # afterwards (sample grids) the model holds the default split again: the first preset's
@@ -132,6 +132,6 @@ def test_models_without_data_sampling_have_no_sample_split(tmp_path):
 def test_no_other_split_is_a_one_line_error_before_writing(tmp_path):
     spec = TrainSpec(model="p2gan", dataset="splitmark_trainonly", kimg=0.032, metrics=(P_TRAIN,), device="cpu",
                      out_dir=str(tmp_path / "run"))
-    with pytest.raises(GanbenchError, match="must not come from the metric reference split 'train'"):
+    with pytest.raises(GanbenchError, match="must not come from the metric real split 'train'"):
         train(spec, progress=False)
     assert not (tmp_path / "run").exists()

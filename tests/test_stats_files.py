@@ -11,7 +11,7 @@ from conftest import one_line_error
 from ganbench.data import load_dataset
 from ganbench.errors import GanbenchError
 from ganbench.metrics import get_extractor
-from ganbench.metrics.reference import FOREIGN, check_stats, compute_reference, export_pytorch_fid, load_stats_file
+from ganbench.metrics.real_stats import FOREIGN, check_stats, compute_real_stats, export_pytorch_fid, load_stats_file
 
 
 @pytest.fixture(scope="module")
@@ -21,7 +21,7 @@ def ext():
 
 @pytest.fixture(scope="module")
 def ref(ext):
-    return compute_reference(load_dataset("synthetic", "train", 32, 1), ext, 300, False)
+    return compute_real_stats(load_dataset("synthetic", "train", 32, 1), ext, 300, False)
 
 
 @pytest.mark.parametrize("key, value", [("extractor", "inception-v3"), ("weights_sha256", "f" * 64),
@@ -44,9 +44,9 @@ def test_missing_meta_and_foreign(ext, ref):
 
 
 def test_export_is_pytorch_fid_layout_and_labelled_foreign(ext, ref, tmp_path, cli):
-    from ganbench.metrics.reference import save_reference
+    from ganbench.metrics.real_stats import save_real_stats
 
-    ours, theirs = save_reference(ref, tmp_path / "ours.npz"), export_pytorch_fid(ref, tmp_path / "theirs.npz")
+    ours, theirs = save_real_stats(ref, tmp_path / "ours.npz"), export_pytorch_fid(ref, tmp_path / "theirs.npz")
     with np.load(theirs) as z:
         assert sorted(z.files) == ["mu", "sigma"]  # what pytorch-fid's and clean-fid's loaders read
     assert load_stats_file(ours).meta == ref.meta  # ours round-trips its metadata

@@ -1,6 +1,6 @@
 """The seed papers' claims put to the test: ``ganbench/claims.yaml`` (data) evaluated on a results directory.
 
-Each claim names two arms (model/variant) and says arm A is better than arm B on a metric preset, either at the
+Each claim names two arms (model/variant) and says arm A is better than arm B on a metric protocol, either at the
 budget (``final``: the value at the last evaluation every run of both arms reached) or in images to a threshold
 (``images_to_threshold``; see the YAML header for the threshold rule and how runs that never reach it are censored).
 
@@ -23,14 +23,12 @@ per arm) are there; ``not tested`` when an arm has no complete run.
 """
 from __future__ import annotations
 
-import itertools
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
-from scipy import stats
 
 from ..errors import GanbenchError
 from ..io import read_yaml
@@ -62,7 +60,7 @@ class Claim:
     source: str
     a: Arm  # the paper says A is better than B
     b: Arm
-    metric: str  # a metric preset name
+    metric: str  # a metric protocol name
     kind: str = "final"
     threshold: float | str | None = None  # images_to_threshold: a value or a rule (THRESHOLD_RULES)
 
@@ -86,10 +84,10 @@ def _arm(d: Any, where: str) -> Arm:
 
 
 def parse_claims(data: Any, where: str = "claims") -> list[Claim]:
-    """Claims from the parsed YAML (validated: keys, arms, metric preset, kind, threshold, unique ids)."""
+    """Claims from the parsed YAML (validated: keys, arms, metric protocol, kind, threshold, unique ids)."""
     if not isinstance(data, dict) or data.get("format") != FORMAT or not isinstance(data.get("claims"), list):
         raise GanbenchError(f"{where}: expected a mapping with format: {FORMAT} and a list 'claims'")
-    from ..metrics import PRESETS
+    from ..metrics import PROTOCOLS
     required = {"id", "statement", "source", "a", "b", "metric", "kind"}
     out: list[Claim] = []
     for i, c in enumerate(data["claims"]):
@@ -99,8 +97,8 @@ def parse_claims(data: Any, where: str = "claims") -> list[Claim]:
         at = f"{where}: claim {c['id']}"
         if c["kind"] not in KINDS:
             raise GanbenchError(f"{at}: kind must be one of {', '.join(KINDS)}, got {c['kind']!r}")
-        if c["metric"] not in PRESETS:
-            raise GanbenchError(f"{at}: unknown metric preset {c['metric']!r}")
+        if c["metric"] not in PROTOCOLS:
+            raise GanbenchError(f"{at}: unknown metric protocol {c['metric']!r}")
         th = c.get("threshold")
         if c["kind"] == "images_to_threshold":
             if not (th in THRESHOLD_RULES or (isinstance(th, (int, float)) and not isinstance(th, bool)
@@ -155,7 +153,7 @@ class Outcome:
 def _arm_runs(group, arm: Arm, metric: str) -> ArmRuns:
     out = ArmRuns()
     runs = group.subset(arm.model, arm.variant)
-    rows = group.rows[group.rows["preset_name"] == metric]
+    rows = group.rows[group.rows["protocol"] == metric]
     for run in runs.itertuples():
         if run.status != "complete":
             out.incomplete += 1
@@ -183,11 +181,11 @@ def _first_reach(curve: list[tuple[float, float]], t: float, higher: bool, budge
 def _higher(group, metric: str) -> bool:
     """The metric's direction as its rows record it (``higher_is_better``); a metric with no row here (the claim is
     then not tested) takes its protocol's declared direction."""
-    mk = next((mk for mk in group.metrics if mk.preset_name == metric), None)
+    mk = next((mk for mk in group.metrics if mk.protocol == metric), None)
     if mk is not None:
         return mk.higher
-    from ..metrics import PRESETS
-    return bool(PRESETS.get(metric).higher_is_better)
+    from ..metrics import PROTOCOLS
+    return bool(PROTOCOLS.get(metric).higher_is_better)
 
 
 def evaluate_group(group, claims: Sequence[Claim]) -> list[Outcome]:
@@ -198,7 +196,7 @@ def evaluate_group(group, claims: Sequence[Claim]) -> list[Outcome]:
             continue
         higher = _higher(group, c.metric)
         ra, rb = _arm_runs(group, c.a, c.metric), _arm_runs(group, c.b, c.metric)
-        ext = group.rows.loc[group.rows["preset_name"] == c.metric, "extractor"].dropna()
+        ext = group.rows.loc[group.rows["protocol"] == c.metric, "extractor"].dropna()
         o = Outcome(c, group.title, NOT_TESTED, extractor=str(ext.iloc[0]) if len(ext) else "",
                     incomplete=(ra.incomplete, rb.incomplete),
                     expected_sign=-1 if c.kind == "images_to_threshold" or not higher else 1,

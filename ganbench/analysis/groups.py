@@ -27,18 +27,18 @@ def shares_backbone(extractor: str) -> set[str]:
 
 @dataclass(frozen=True)
 class MetricKey:
-    preset_name: str
+    protocol: str
     metric: str
     extractor: str
     n_samples: float
-    n_ref: float
+    n_real: float
     split: str | None
     higher: bool
     unique_in_preset: bool = True
 
     @property
     def label(self) -> str:
-        name = self.preset_name if self.unique_in_preset else f"{self.preset_name}:{self.metric}"
+        name = self.protocol if self.unique_in_preset else f"{self.protocol}:{self.metric}"
         return f"{name} {'↑' if self.higher else '↓'}"
 
     @property
@@ -77,12 +77,12 @@ class Group:
     def metrics(self) -> list[MetricKey]:
         if not len(self.rows):
             return []
-        cols = ["preset_name", "metric", "extractor", "n_samples", "n_ref", "split", "higher_is_better"]
-        uniq = self.rows[cols].drop_duplicates(["preset_name", "metric"])
-        per_preset = uniq.groupby("preset_name", dropna=False)["metric"].nunique().to_dict()
-        return [MetricKey(str(r.preset_name), str(r.metric), str(r.extractor), r.n_samples, r.n_ref,
+        cols = ["protocol", "metric", "extractor", "n_samples", "n_real", "split", "higher_is_better"]
+        uniq = self.rows[cols].drop_duplicates(["protocol", "metric"])
+        per_preset = uniq.groupby("protocol", dropna=False)["metric"].nunique().to_dict()
+        return [MetricKey(str(r.protocol), str(r.metric), str(r.extractor), r.n_samples, r.n_real,
                           None if _nan(r.split) else str(r.split), bool(r.higher_is_better),
-                          per_preset.get(r.preset_name, 1) == 1) for r in uniq.itertuples()]
+                          per_preset.get(r.protocol, 1) == 1) for r in uniq.itertuples()]
 
     def models(self) -> list[str]:
         return sorted(self.runs["model"].dropna().unique())
@@ -104,7 +104,7 @@ class Group:
 
     def run_rows(self, run: str, mk: MetricKey) -> pd.DataFrame:
         r = self.rows
-        return r[(r["run"] == run) & (r["preset_name"] == mk.preset_name) & (r["metric"] == mk.metric)] \
+        return r[(r["run"] == run) & (r["protocol"] == mk.protocol) & (r["metric"] == mk.metric)] \
             .sort_values("images_seen")
 
     def finals(self, model: str, variant: str, mk: MetricKey) -> "Finals":

@@ -3,7 +3,7 @@
 A distance between image sets is used by ganbench only after it orders disturbed copies of real data by the
 strength of the disturbance. The ladder takes ``n`` held-out images of the reference dataset (the test split when
 the reference is train), disturbs them at increasing strength, and measures the Frechet distance of each set to the
-reference statistics (the same FD, extractor, layer and reference as the metric presets use).
+reference statistics (the same FD, extractor, layer and reference as the metric protocols use).
 
 Families (level 0 is the clean held-out set, so every family starts at the sampling floor):
   noise     mix with Gaussian noise: (1 - a) x + a n, n ~ N(0, 1) in [-1, 1] pixel units, a = 0.25, 0.5, 0.75
@@ -21,18 +21,16 @@ degenerate set scores at least 3x the worst mild disturbance (the first level of
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
 
-import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 
 from ..errors import GanbenchError
+from ..metrics.disturbances import degenerate, disturb
 
 FAMILIES: dict[str, tuple[float, ...]] = {
     "noise": (0.25, 0.5, 0.75),
@@ -45,90 +43,6 @@ FAMILIES: dict[str, tuple[float, ...]] = {
 DEGENERATE = ("uniform", "binary", "gaussian", "constant", "repeated")
 DEGENERATE_FACTOR = 3.0
 WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "metrics" / "weights"  # verdicts live beside the weights
-
-
-def _to_float(x: Tensor) -> Tensor:
-    return x.float() / 127.5 - 1
-
-
-def _to_uint8(x: Tensor) -> Tensor:
-    return ((x.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
-
-
-def gaussian_blur(x: Tensor, sigma: float) -> Tensor:
-    """Separable Gaussian blur of float images [N, C, H, W], kernel radius 3 sigma, reflect padding."""
-    r = max(1, math.ceil(3 * sigma))
-    t = torch.arange(-r, r + 1, dtype=torch.float32)
-    k = torch.exp(-t ** 2 / (2 * sigma ** 2))
-    k = k / k.sum()
-    c = x.shape[1]
-    x = F.pad(x, (r, r, r, r), mode="reflect")
-    x = F.conv2d(x, k.view(1, 1, 1, -1).repeat(c, 1, 1, 1), groups=c)
-    return F.conv2d(x, k.view(1, 1, -1, 1).repeat(c, 1, 1, 1), groups=c)
-
-
-def swirl(x: Tensor, strength: float) -> Tensor:
-    """skimage.transform.swirl about the centre, radius = image size: theta += s * exp(-rho / (radius ln 2 / 5))."""
-    n, _, h, w = x.shape
-    yy, xx = torch.meshgrid(torch.arange(h, dtype=torch.float32), torch.arange(w, dtype=torch.float32),
-                            indexing="ij")
-    cy, cx = (h - 1) / 2, (w - 1) / 2
-    rho = torch.sqrt((yy - cy) ** 2 + (xx - cx) ** 2)
-    radius = float(max(h, w)) / 5 * math.log(2)
-    theta = torch.atan2(yy - cy, xx - cx) + strength * torch.exp(-rho / radius)
-    sx, sy = cx + rho * torch.cos(theta), cy + rho * torch.sin(theta)
-    grid = torch.stack([sx / (w - 1) * 2 - 1, sy / (h - 1) * 2 - 1], dim=-1).expand(n, h, w, 2)
-    return F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=True)
-
-
-def disturb(images: Tensor, labels: Tensor | None, family: str, level: float, g: torch.Generator) -> Tensor:
-    """uint8 [N, C, H, W] -> the same count of uint8 images disturbed by ``family`` at ``level``."""
-    n, c, h, w = images.shape
-    x = _to_float(images)
-    if family == "noise":
-        x = (1 - level) * x + level * torch.randn(x.shape, generator=g)
-    elif family == "blur":
-        x = gaussian_blur(x, level)
-    elif family == "rectangle":
-        sh, sw = max(1, round(level * h)), max(1, round(level * w))
-        top = torch.randint(0, h - sh + 1, (n,), generator=g)
-        left = torch.randint(0, w - sw + 1, (n,), generator=g)
-        rows = torch.arange(h)[None, :, None]
-        cols = torch.arange(w)[None, None, :]
-        mask = ((rows >= top[:, None, None]) & (rows < (top + sh)[:, None, None])
-                & (cols >= left[:, None, None]) & (cols < (left + sw)[:, None, None]))
-        x = x.masked_fill(mask[:, None], -1.0)
-    elif family == "swirl":
-        x = swirl(x, level)
-    elif family == "salt":
-        u = torch.rand((n, 1, h, w), generator=g).expand(n, c, h, w)
-        x = torch.where(u < level / 2, -1.0, torch.where(u < level, 1.0, x))
-    elif family == "modes":
-        if labels is None:
-            raise ValueError("mode dropping needs class labels")
-        classes = torch.unique(labels)
-        keep = classes[torch.randperm(len(classes), generator=g)[:int(level)]]
-        pool = torch.nonzero(torch.isin(labels, keep)).flatten()
-        return images[pool[torch.randint(0, len(pool), (n,), generator=g)]]
-    else:
-        raise ValueError(f"unknown disturbance family {family!r}")
-    return _to_uint8(x)
-
-
-def degenerate(images: Tensor, kind: str, g: torch.Generator) -> Tensor:
-    """A degenerate set with the shape of ``images``: noise of three kinds, a constant grey image, one image."""
-    shape = images.shape
-    if kind == "uniform":
-        return torch.randint(0, 256, shape, generator=g, dtype=torch.int64).to(torch.uint8)
-    if kind == "binary":
-        return (torch.randint(0, 2, shape, generator=g) * 255).to(torch.uint8)
-    if kind == "gaussian":
-        return _to_uint8(torch.randn(shape, generator=g) * 0.5)
-    if kind == "constant":
-        return torch.full(shape, 128, dtype=torch.uint8)
-    if kind == "repeated":
-        return images[int(torch.randint(0, shape[0], (1,), generator=g))].expand(shape).contiguous()
-    raise ValueError(f"unknown degenerate set {kind!r}")
 
 
 @dataclass
@@ -243,7 +157,7 @@ def untrained_samples(n: int, held, seed: int = 0, preset: str = "tiny") -> "dic
             torch.manual_seed(seed)
             model = create_model(name, preset, img=held.spec).eval()
             if model.samples_from_data:
-                model.bind_reference(held.images)
+                model.bind_conditioning(held.images)
             g = torch.Generator().manual_seed(seed)
             out[f"untrained:{name}"] = torch.cat([to_uint8(model.sample(min(500, n - i), g))
                                                   for i in range(0, n, 500)])
@@ -258,7 +172,7 @@ def ladder_for(extractor: str, dataset: str = "fashion-mnist", n: int = 2000, se
     from ..data import load_dataset
     from ..metrics.features import FEATURES, get_extractor
     from ..metrics.frechet import feature_stats, frechet_distance
-    from ..metrics.reference import extract_all, reference_stats
+    from ..metrics.real_stats import extract_all, real_stats
 
     FEATURES.get(extractor)  # unknown name: one-line error with close matches
     ext = get_extractor(extractor, device)
@@ -266,7 +180,7 @@ def ladder_for(extractor: str, dataset: str = "fashion-mnist", n: int = 2000, se
     held = load_dataset(dataset, "test", 32, 1, data_root)
     if n < 100 or n > len(held):
         raise GanbenchError(f"--n {n}: need 100 <= n <= {len(held)} (the held-out split's size)")
-    ref = reference_stats(ref_data, ext)
+    ref = real_stats(ref_data, ext)
     idx = torch.randperm(len(held), generator=torch.Generator().manual_seed(seed))[:n]
     images, labels = held.images[idx], (held.labels[idx] if held.labels is not None else None)
 

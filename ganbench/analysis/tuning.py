@@ -78,7 +78,7 @@ def select(root: Path, suite) -> "tuple[object, dict]":
         point = next((n for n, p in suite.grid.items()
                       if all(_same(over.get(k), v) for k, v in resolve_point(spec["model"], p).items())), None)
         m = pd.read_csv(run_dir / "metrics.csv")
-        m = m[m.preset_name == suite.select_by]
+        m = m[m.protocol == suite.select_by]
         if point is None or m.empty:
             continue
         last = m[m.images_seen == m.images_seen.max()]

@@ -24,7 +24,7 @@ def generator_options(f):
         click.option("--clamp", is_flag=True, default=None, help="clip out-of-range outputs instead of failing"),
         click.option("--resolution", type=int, default=None, help="size it makes [default: dataset's]"),
         click.option("--channels", type=click.Choice(["1", "3"]), default=None, help="[default: dataset's]"),
-        click.option("--dataset", default=None, help="reference dataset [default fashion-mnist]"),
+        click.option("--dataset", default=None, help="the dataset whose real images the metrics compare with [default fashion-mnist]"),
         click.option("--data-root", default=None, help="folder holding the dataset files"),
     ]
     for o in reversed(opts):
@@ -59,7 +59,7 @@ def eval_generator(g: dict[str, Any], metrics: tuple[str, ...], seed: int, devic
                             channels=g["channels"], clamp=bool(g["clamp"]), device=device, data_root=g["data_root"])
     for r in df.to_dict("records"):
         click.echo(f"{r['run']}  {r['metric']} [{r['extractor']}, n={r['n_samples']} vs {r['dataset']}:{r['split']} "
-                   f"n={r['n_ref']}, {r['resolution']}px, seed {r['seed']}, {r['device']}] = {r['value']:.4f}")
+                   f"n={r['n_real']}, {r['resolution']}px, seed {r['seed']}, {r['device']}] = {r['value']:.4f}")
     if out:
         write_text(Path(out), df.to_csv(index=False))
         click.echo(f"wrote {out}", err=True)

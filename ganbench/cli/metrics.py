@@ -7,7 +7,6 @@ from pathlib import Path
 
 import click
 
-from ..errors import GanbenchError
 from . import cli
 
 _inception_opt = click.option("--inception-weights", default=None, type=click.Path(dir_okay=False),
@@ -64,7 +63,7 @@ def fid_cmd(a, b, extractor, n, resolution, channels, data_root, device, batch_s
 @click.option("--dataset", required=True, help="registered dataset name (or an image folder path)")
 @click.option("--split", default="train", show_default=True)
 @click.option("--extractor", default="fmnist-cnn", show_default=True)
-@click.option("--n", "n", type=int, default=None, help="reference images (fixed random subset; default all)")
+@click.option("--n", "n", type=int, default=None, help="real images (fixed random subset; default all)")
 @click.option("--features", is_flag=True, help="also keep the features (KID, precision/recall)")
 @click.option("--resolution", type=int, default=None)
 @click.option("--channels", type=click.Choice(["1", "3"]), default=None)
@@ -76,19 +75,19 @@ def fid_cmd(a, b, extractor, n, resolution, channels, data_root, device, batch_s
 @_inception_opt
 def stats_cmd(dataset, split, extractor, n, features, resolution, channels, data_root, device, batch_size, export,
               inception_weights):
-    """Precompute and cache reference statistics; prints the cache file path."""
+    """Precompute and cache the statistics of a real split; prints the cache file path."""
     from ..metrics import get_extractor
-    from ..metrics.reference import cache_path, reference_key, reference_stats
+    from ..metrics.real_stats import cache_path, real_stats_key, real_stats
     from ..metrics.sets import load_images
 
     _use_inception_weights(inception_weights)
     ext = get_extractor(extractor, _device(device))
     spec = dataset if Path(dataset).is_dir() else f"{dataset}:{split}"
     data = load_images(spec, resolution, int(channels) if channels else None, data_root)
-    ref = reference_stats(data, ext, n, features, batch_size)
-    click.echo(str(ref.path or cache_path(reference_key(data, ext, n, features))))
+    ref = real_stats(data, ext, n, features, batch_size)
+    click.echo(str(ref.path or cache_path(real_stats_key(data, ext, n, features))))
     if export:
-        from ..metrics.reference import export_pytorch_fid
+        from ..metrics.real_stats import export_pytorch_fid
 
         click.echo(f"exported mu/sigma (pytorch-fid layout; {ext.name}, n={ref.n}) to "
                    f"{export_pytorch_fid(ref, Path(export))}")
@@ -108,7 +107,7 @@ def stats_cmd(dataset, split, extractor, n, features, resolution, channels, data
 def efficiency_cmd(model, preset, variant, resolution, channels, n_images, device, repeats, as_json):
     """Parameters, FLOPs per image and IT, the time to generate N images, in fp32 and bf16 (median of repeated
     calls after a warm-up; CUDA events on a GPU). Randomly initialised weights; models that sample from real images
-    get uniform-noise reference images, which do not change cost."""
+    get uniform-noise conditioning images, which do not change cost."""
     from ..efficiency.measure import measure_model
 
     r = measure_model(model, preset, variant, resolution, channels, n_images, _device(device), repeats)
@@ -164,10 +163,10 @@ def extractors_cmd():
 @cli.command("metrics")
 @click.argument("pattern", default="*")
 def metrics_cmd(pattern):
-    """List metric presets (optionally matching a glob PATTERN)."""
-    from ..metrics import PRESETS
+    """List metric protocols (optionally matching a glob PATTERN)."""
+    from ..metrics import PROTOCOLS
 
-    for name in PRESETS.names(pattern):
-        p = PRESETS.get(name)
+    for name in PROTOCOLS.names(pattern):
+        p = PROTOCOLS.get(name)
         arrow = "higher" if p.higher_is_better else "lower"
         click.echo(f"{name:<22} [{p.extractor}, {arrow} is better] {p.description}")

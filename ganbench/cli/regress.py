@@ -37,7 +37,7 @@ def _ints(option: str, value: str | None) -> tuple[int, ...] | None:
                                             "baseline file's name]")
 @click.option("--device", default="cpu", show_default=True)
 @click.option("--quiet", is_flag=True, help="no progress bars")
-@click.option("--metrics", default=None, help="with --generator --update: comma-separated metric presets "
+@click.option("--metrics", default=None, help="with --generator --update: comma-separated metric protocols "
                                               "[default fd_domain2k_train]")
 @click.option("--seed", type=int, default=None, help="with --generator --update: the gate's evaluation seed [0]")
 @generator_options

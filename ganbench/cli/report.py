@@ -34,7 +34,7 @@ def _thresholds(items: tuple[str, ...]) -> dict[str, list[float]]:
               help="efficiency results folder(s) to read as well [default: an 'efficiency' folder next to "
                    "RESULTS_DIR]")
 @click.option("--threshold", "thresholds", multiple=True, metavar="METRIC=V1,V2",
-              help="convergence thresholds for a metric preset (default: derived from the results)")
+              help="convergence thresholds for a metric protocol (default: derived from the results)")
 @click.option("--no-plots", is_flag=True, help="tables only (no figures or sample grids)")
 @click.option("--claims", "claims_file", default=None, type=click.Path(dir_okay=False),
               help="claims to test [default: ganbench/claims.yaml]")

@@ -77,7 +77,7 @@ def _common(f):
 @click.option("--kimg", default=10.0, show_default=True, type=float, help="thousands of real images shown to D")
 @click.option("--seed", default=0, show_default=True, type=int)
 @click.option("--eval-every", "eval_every", default=0.0, type=float, help="kimg between evaluations (0: end only)")
-@click.option("--metrics", default="fd_domain2k_train", show_default=True, help="comma-separated metric presets")
+@click.option("--metrics", default="fd_domain2k_train", show_default=True, help="comma-separated metric protocols")
 @click.option("--resolution", default=32, show_default=True, type=int)
 @click.option("--channels", default=None, type=int, help="1 or 3 [default: the dataset's]")
 @click.option("--conditional", is_flag=True, help="class-conditional training (labelled datasets)")
@@ -142,7 +142,7 @@ def train(model, dataset, preset, variant, kimg, seed, eval_every, metrics, reso
 @click.option("--seeds", default=None, help="comma-separated seeds")
 @click.option("--kimg", default=None, type=float)
 @click.option("--eval-every", "eval_every", default=None, type=float)
-@click.option("--metrics", default=None, help="comma-separated metric presets (\"\": none)")
+@click.option("--metrics", default=None, help="comma-separated metric protocols (\"\": none)")
 @click.option("--models", default=None, help="only these models (comma-separated)")
 @click.option("--executor", default="local", type=click.Choice(["local", "ray"]), show_default=True)
 @click.option("--workers", default=1, show_default=True, type=int, help="parallel runs (local process pool)")
@@ -195,7 +195,7 @@ def results_cmd(root) -> None:
 
 @cli.command("eval")
 @click.argument("run_dir", type=click.Path(), required=False)
-@click.option("--metrics", default="fd_domain10k_train", show_default=True, help="comma-separated metric presets")
+@click.option("--metrics", default="fd_domain10k_train", show_default=True, help="comma-separated metric protocols")
 @click.option("--all", "all_ckpts", is_flag=True, help="every checkpoint, not only the last")
 @click.option("--device", default="auto", show_default=True)
 @click.option("--seed", default=0, show_default=True, type=int, help="sampling seed")
@@ -203,7 +203,7 @@ def results_cmd(root) -> None:
 @click.option("--out", default=None, type=click.Path(dir_okay=False), help="with --generator: also write the rows here")
 @generator_options
 def eval_cmd(run_dir, metrics, all_ckpts, device, seed, inception_weights, out, **gen) -> None:
-    """Evaluate a run's checkpoints with metric presets; rows go to RUN_DIR/eval.csv. With --generator SPEC instead
+    """Evaluate a run's checkpoints with metric protocols; rows go to RUN_DIR/eval.csv. With --generator SPEC instead
     of RUN_DIR: any generator (torch.export FILE.pt2, MODULE:CALLABLE, ONNX; TorchScript
     still works but is deprecated upstream), rows printed (and written to --out)."""
     import os

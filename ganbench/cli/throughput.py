@@ -63,7 +63,7 @@ def throughput_cmd(model, preset, variant, dataset, data_root, device, iters, to
 
 def _throughput_many(names, preset, variant, dataset, device, iters, rounds, overrides, data_root, goal,
                   as_json) -> None:
-    from ..training.throughput import model_throughputs
+    from ..training.throughput import throughput_table
 
     rows = throughput_table(names, preset, variant, dataset, device, iters, rounds, overrides, data_root, goal=goal)
     if as_json:
@@ -77,9 +77,9 @@ def _throughput_many(names, preset, variant, dataset, device, iters, rounds, ove
     click.echo(f"{'model':15s} {'img/s':>8s} {'vs dcgan':>9s} {'GFLOP/iter':>11s} {'GFLOP/s':>8s} {'of matmul':>9s}"
                f" {'ceiling':>8s} {'ceil/dcgan':>10s} {goal_col:>11s}  rounds (img/s)")
     for r in rows:
-        click.echo(f"{r['model']:15s} {r['img_per_s']:8.1f} {r['vs_reference']:9.3f} {r['gflop_per_iter']:11.2f} "
+        click.echo(f"{r['model']:15s} {r['img_per_s']:8.1f} {r['vs_base']:9.3f} {r['gflop_per_iter']:11.2f} "
                    f"{r['gflop_per_s']:8.1f} {100 * r['fraction_of_matmul']:8.1f}% {r['ceiling_img_per_s']:8.0f} "
-                   f"{r['ceiling_vs_reference']:10.3f} {100 * r['goal_needs_fraction']:10.1f}%  "
+                   f"{r['ceiling_vs_base']:10.3f} {100 * r['goal_needs_fraction']:10.1f}%  "
                    + " ".join(f"{x:.1f}" for x in r["img_per_s_rounds"]))
     click.echo(f"ceiling: img/s if every counted FLOP ran at the matmul rate (elementwise ops free); {goal_col}: the "
                f"share of the matmul rate a model must reach for {goal:g}x DCGAN's measured img/s (> 100%: out of "

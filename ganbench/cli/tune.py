@@ -8,7 +8,6 @@ from pathlib import Path
 import click
 
 from . import cli
-from ..errors import GanbenchError
 
 
 @cli.command("tune")

@@ -6,7 +6,6 @@ from pathlib import Path
 import click
 
 from . import cli
-from ..errors import GanbenchError
 
 
 @cli.command("validate-metric")

@@ -40,7 +40,7 @@ class ImageData:
 
     @functools.cached_property
     def fingerprint(self) -> str:
-        """Content hash of the pixels (keys reference-statistics caches)."""
+        """Content hash of the pixels (keys the caches of real-split statistics)."""
         return hashlib.sha1(self.images.contiguous().numpy().tobytes()).hexdigest()[:16]
 
     def __len__(self) -> int:

@@ -20,7 +20,7 @@ import hashlib
 import json
 import statistics
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -46,7 +46,7 @@ class EfficiencySpec(Job):
     resolution: int = 32
     channels: int = 3
     n_images: int = 100
-    dataset: str = "fashion-mnist"  # source of real images for models with ``needs_reference``
+    dataset: str = "fashion-mnist"  # source of real images for models with ``samples_from_data``
     data_root: str | None = None
     overrides: tuple[tuple[str, Any], ...] = ()
     seed: int = 0
@@ -113,12 +113,12 @@ def run_efficiency(spec: EfficiencySpec) -> RunResult:
     torch.manual_seed(spec.seed)
     model = create_model(spec.model, spec.preset, spec.variant, ImageSpec(spec.channels, spec.resolution, 0),
                          dict(spec.overrides))
-    reference = None
-    if model.needs_reference:
+    conditioning = None
+    if model.samples_from_data:
         from ..data import load_dataset
         data = load_dataset(spec.dataset, "train", spec.resolution, spec.channels, spec.data_root)
-        model.bind_reference(data.images)
-        reference = {"name": data.name, "split": data.split, "n": len(data), "fingerprint": data.fingerprint}
+        model.bind_conditioning(data.images)
+        conditioning = {"name": data.name, "split": data.split, "n": len(data), "fingerprint": data.fingerprint}
     paper = MODELS.get(spec.model).paper
     repeats = default_repeats(device)
     write_yaml(run_dir / "config.yaml", {
@@ -126,7 +126,7 @@ def run_efficiency(spec: EfficiencySpec) -> RunResult:
         "params": model.param_counts(), "deviations": type(model).deviations.strip(),
         "paper": {"title": paper.title, "params_g": paper.params_g, "params_d": paper.params_d,
                   "params_note": paper.params_note},
-        "reference_images": reference, "n_images": spec.n_images,
+        "conditioning_images": conditioning, "n_images": spec.n_images,
         "timing": timing_label(device, repeats), "repeats": repeats,
         "flops": "torch.utils.flop_counter.FlopCounterMode around model.sample(1); multiply-add = 2 FLOPs; "
                  "element-wise ops not counted",
@@ -141,10 +141,10 @@ def run_efficiency(spec: EfficiencySpec) -> RunResult:
     spread = {it: r["seconds_fp32_runs"], f"{it}_bf16": r["seconds_bf16_runs"]}  # std over the repeats
     labels = RunLabels(spec.run_id, spec.suite, spec.model, spec.variant, spec.preset, spec.seed)
     rows = [record({"metric": name, "value": float(v), "dataset": "-", "split": "-", "resolution": spec.resolution,
-                    "channels": spec.channels, "extractor": "-", "preset": "efficiency", "higher_is_better": False,
+                    "channels": spec.channels, "extractor": "-", "protocol": "efficiency", "higher_is_better": False,
                     "std": statistics.stdev(spread[name]) if len(spread.get(name, ())) > 1 else None,
                     "n_samples": spec.n_images if name.startswith("it") else (1 if name == "flops_per_image" else None),
-                    "n_ref": None}, labels, images_seen=0, wall_s=round(wall, 3), device=r["device"]).row()
+                    "n_real": None}, labels, images_seen=0, wall_s=round(wall, 3), device=r["device"]).row()
             for name, v in values.items()]  # parameters, FLOPs and seconds: lower is better
     write_records(run_dir / "metrics.csv", rows)
     results.write_status(run_dir, "complete", images_seen=0, wall_s=round(wall, 3))

@@ -1,7 +1,7 @@
 """Efficiency of a generator at sampling time: parameter counts, FLOPs per generated image and wall time for a batch.
 
 FLOPs: ``torch.utils.flop_counter.FlopCounterMode`` around ``model.sample(1)``, so everything sampling needs is
-counted (mapping networks, posterior/meta-data encoders run on reference images, EMA G if passed). It counts the ops
+counted (mapping networks, posterior/meta-data encoders run on conditioning images, EMA G if passed). It counts the ops
 with FLOP formulas (matmul, conv, attention; a multiply-add = 2 FLOPs); elementwise ops (activations, norms) are
 not counted. Time (the LRM paper's "GPU inference time", IT: seconds to generate n images): ``model.sample(n_images)``
 after one warm-up call per precision, as the median of ``repeats`` timed calls (10 on CUDA, 3 on CPU), in fp32 and
@@ -114,9 +114,9 @@ def measure_model(model: str, preset: str = "paper", variant: str = "default", r
     from ..models import create_model
 
     m = create_model(model, preset, variant, ImageSpec(channels, resolution, 0)).to(device)
-    if m.needs_reference:
+    if m.samples_from_data:
         g = torch.Generator().manual_seed(0)
-        m.bind_reference(torch.randint(0, 256, (max(n_images, 256), channels, resolution, resolution),
+        m.bind_conditioning(torch.randint(0, 256, (max(n_images, 256), channels, resolution, resolution),
                                        generator=g, dtype=torch.uint8))
     return {"model": model, "preset": preset, "variant": variant, "resolution": resolution, "channels": channels,
             **efficiency(m, n_images, device, repeats=repeats)}

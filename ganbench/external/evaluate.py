@@ -1,4 +1,4 @@
-"""``evaluate_generator``: score a generator ganbench did not train with the same metric presets, rows and labels
+"""``evaluate_generator``: score a generator ganbench did not train with the same metric protocols, rows and labels
 as a ganbench run (``images_seen`` is null: ganbench does not know how long it trained)."""
 from __future__ import annotations
 
@@ -33,15 +33,15 @@ def prepare(gen: str | nn.Module | Callable, dataset: str = "fashion-mnist", z_d
 def rows_for(g: Generator, data, metrics: Iterable[str], seed: int, device: str, batch_size: int = 250,
              data_root: str | None = None) -> list[dict[str, Any]]:
     """One labelled row per metric value (the columns of a run's metrics.csv plus ``COLUMNS_EXTRA``)."""
-    from ..metrics import PRESETS, evaluate
+    from ..metrics import PROTOCOLS, evaluate
     from ..provenance import device_name
     from ..results import RunLabels, record
 
     names = list(metrics)
     if not names:
-        raise GanbenchError("no metric presets given (e.g. --metrics fd_domain2k_train)")
+        raise GanbenchError("no metric protocols given (e.g. --metrics fd_domain2k_train)")
     for n in names:
-        PRESETS.get(n)  # one-line error with "did you mean"
+        PROTOCOLS.get(n)  # one-line error with "did you mean"
     if not isinstance(seed, int) or seed < 0:
         raise GanbenchError(f"seed must be a non-negative integer, got {seed!r}")
     with torch.random.fork_rng(devices=[]):  # the user's generator may draw from the global RNG
@@ -61,7 +61,7 @@ def evaluate_generator(gen: str | nn.Module | Callable, dataset: str = "fashion-
                        channels: int | None = None, clamp: bool = False, device: str = "auto",
                        data_root: str | None = None, batch_size: int = 250) -> pd.DataFrame:
     """Score ``gen`` (an ``nn.Module``, a function ``z -> images``, or a SPEC string: ``torch.export`` file
-    ``FILE.pt2``, ``module:callable``, ONNX file, or a TorchScript file - deprecated upstream) on metric presets
+    ``FILE.pt2``, ``module:callable``, ONNX file, or a TorchScript file - deprecated upstream) on metric protocols
     against ``dataset``'s train split. z ~ N(0, I) of ``z_dim``; images ``[N, C, R, R]`` in ``output_range``
     (``-1,1``, ``0,1`` float or ``uint8``). Returns one row per value."""
     from ..results import COLUMNS

@@ -18,6 +18,9 @@ GATE = "seed-mean/1"  # training-suite baselines whose checks are means over the
 Log = Callable[[str], Any]
 
 
+OLD_KEYS = {"preset_name": "protocol", "n_ref": "n_real"}
+
+
 def load_baseline(path: Path) -> dict[str, Any]:
     """The baseline at ``path``; a one-line error when it is missing or not a baseline."""
     path = Path(path)
@@ -30,6 +33,11 @@ def load_baseline(path: Path) -> dict[str, Any]:
         raise GanbenchError(f"baseline {path} is not valid JSON: {e}") from None
     if not isinstance(b, dict) or b.get("format") != FORMAT or not isinstance(b.get("checks"), list):
         raise GanbenchError(f"{path} is not a ganbench regression baseline ({FORMAT})")
+    for c in b["checks"]:  # baselines made before the renames (results columns preset_name, n_ref)
+        if isinstance(c, dict):
+            for old, new in OLD_KEYS.items():
+                if old in c and new not in c:
+                    c[new] = c.pop(old)
     return b
 
 
@@ -55,13 +63,13 @@ def format_baseline(b: dict[str, Any]) -> str:
 
 def _suite_row(c: dict[str, Any]) -> dict[str, Any]:
     return {"run": f"{c['model']}-{c['variant']}-{c['preset']}", "seeds": ",".join(map(str, c.get("seeds", []))),
-            "kimg": c["images_seen"] / 1000, "metric": c["preset_name"], "mean": c["value"],
+            "kimg": c["images_seen"] / 1000, "metric": c["protocol"], "mean": c["value"],
             "tolerance": c["tolerance"], "tol %": 100 * c["tolerance"] / abs(c["value"]) if c["value"] else None,
             "gated": c.get("gated", True), "spread": json.dumps(c.get("spread", {}).get("values"))}
 
 
 def _generator_row(c: dict[str, Any]) -> dict[str, Any]:
-    return {"metric": c["preset_name"], "seed": c["seed"], "value": c["value"], "tolerance": c["tolerance"],
+    return {"metric": c["protocol"], "seed": c["seed"], "value": c["value"], "tolerance": c["tolerance"],
             "spread": json.dumps([round(v, 4) for v in c.get("spread", {}).get("values", [])])}
 
 

@@ -80,7 +80,7 @@ class Comparison:
         if self.suite:
             row = {"run": f"{c['model']}-{c['variant']}-{c['preset']}", "seeds": ",".join(map(str, r.seeds)),
                    "kimg": c["images_seen"] / 1000}
-        label = c["preset_name"] if c["metric"] in c["preset_name"] else f"{c['preset_name']}:{c['metric']}"
+        label = c["protocol"] if c["metric"] in c["protocol"] else f"{c['protocol']}:{c['metric']}"
         return {**row, "metric": label, "dir": "↑" if higher_is_better(c) else "↓", "old": c["value"], "new": r.new,
                 "delta": None if r.new is None else r.new - c["value"], "tolerance": r.tolerance,
                 "verdict": r.verdict}

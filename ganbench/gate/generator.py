@@ -16,7 +16,7 @@ from typing import Any
 from ..errors import GanbenchError
 from .baseline import FORMAT, GENERATOR, Log, kind_of, load_baseline, torch_threads, write_baseline
 from .compare import Comparison, result
-from .rules import SPREAD_RULE, Overrides, given_tolerance, mean_tolerance, preset_higher_is_better
+from .rules import SPREAD_RULE, Overrides, given_tolerance, mean_tolerance
 
 CALL_KEYS = ("z_dim", "num_classes", "output_range", "clamp")  # how the generator is called
 SPREAD_SEEDS = (0, 1, 2)
@@ -79,7 +79,7 @@ def _evaluate(o: GateOptions, seeds: list[int]) -> tuple[dict[int, list[dict[str
 
 
 def _key(r: dict[str, Any]) -> tuple[str, str]:
-    return str(r["preset_name"]), str(r["metric"])
+    return str(r["protocol"]), str(r["metric"])
 
 
 def check(path: Path, o: GateOptions, over: Overrides | None = None, log: Log | None = None) -> Comparison:
@@ -98,11 +98,11 @@ def check(path: Path, o: GateOptions, over: Overrides | None = None, log: Log | 
     values = {_key(r): r["value"] for r in got[o.seed]}
     shas = {_key(r): r.get("weights_sha256") for r in got[o.seed]}
     for c in b["checks"]:
-        was, now = c.get("weights_sha256"), shas.get((c["preset_name"], c["metric"]))
+        was, now = c.get("weights_sha256"), shas.get((c["protocol"], c["metric"]))
         if was and now and was != now:
-            cmp.errors.append(f"{c['preset_name']}: the {c['extractor']} weights changed since the baseline (sha256 "
+            cmp.errors.append(f"{c['protocol']}: the {c['extractor']} weights changed since the baseline (sha256 "
                               f"{was} -> {now}), so the values are not comparable; re-baseline with --update")
-        cmp.results.append(result(c, values.get((c["preset_name"], c["metric"])), over or {}, seeds=[o.seed]))
+        cmp.results.append(result(c, values.get((c["protocol"], c["metric"])), over or {}, seeds=[o.seed]))
     return cmp
 
 
@@ -114,7 +114,7 @@ def update(path: Path, o: GateOptions, spread_seeds: tuple[int, ...] = SPREAD_SE
     from .. import provenance
 
     if not o.metrics:
-        raise GanbenchError("no metric presets given (e.g. --metrics fd_domain2k_train)")
+        raise GanbenchError("no metric protocols given (e.g. --metrics fd_domain2k_train)")
     over = over or {}
     seeds = sorted({o.seed, *spread_seeds})
     if len(set(spread_seeds)) < 2 and not over:
@@ -123,9 +123,9 @@ def update(path: Path, o: GateOptions, spread_seeds: tuple[int, ...] = SPREAD_SE
         got, info, spent = _evaluate(o, seeds)
     checks = []
     for r in got[o.seed]:
-        c = {k: r[k] for k in ("metric", "preset_name", "extractor", "weights_sha256", "n_samples", "n_ref", "split",
+        c = {k: r[k] for k in ("metric", "protocol", "extractor", "weights_sha256", "n_samples", "n_real", "split",
                                "value")}
-        c["higher_is_better"] = preset_higher_is_better(r["preset_name"])
+        c["higher_is_better"] = bool(r["higher_is_better"])
         c["seed"] = o.seed
         xs = {s: next(x["value"] for x in got[s] if _key(x) == _key(r)) for s in spread_seeds}
         spread = {"seeds": sorted(xs), "values": [xs[s] for s in sorted(xs)]}

@@ -30,7 +30,7 @@ MAX_REL = 0.10  # ... or, with no evaluation at 0 images, at most this fraction 
 
 
 def _fails(what: str) -> str:
-    return f"fails when the {what} worsens (direction of the metric preset) by more than its tolerance"
+    return f"fails when the {what} worsens (direction of the metric protocol) by more than its tolerance"
 
 
 MEAN_RULE = (f"tolerance = max(t({CONFIDENCE:g}, m-1) * s * sqrt(2/n), {FLOOR:g} * |mean|): s = sample std (ddof 1) of "
@@ -93,7 +93,7 @@ def parse_tolerances(items: Iterable[str]) -> Overrides:
 
 def given_tolerance(over: Overrides, check: dict[str, Any]) -> Tolerance | None:
     """The override that applies to ``check``: its preset's, else its metric's, else the one for every metric."""
-    for k in (check.get("preset_name"), check.get("metric"), None):
+    for k in (check.get("protocol"), check.get("metric"), None):
         if k in over:
             return over[k]
     return None
@@ -105,18 +105,18 @@ def tolerance_of(check: dict[str, Any], over: Overrides) -> float:
     return t.absolute(check["value"]) if t else float(check["tolerance"])
 
 
-def preset_higher_is_better(preset_name: str) -> bool:
-    """The direction of a metric preset, from the preset registry."""
-    from ..metrics import PRESETS
+def declared_direction(protocol: str) -> bool:
+    """The direction a metric protocol declares (for baselines that do not store the direction of a check)."""
+    from ..metrics import PROTOCOLS
 
-    return bool(PRESETS.get(preset_name).higher_is_better)
+    return bool(PROTOCOLS.get(protocol).higher_is_better)
 
 
 def higher_is_better(check: dict[str, Any]) -> bool:
-    """A check's direction: as its baseline stores it, else its metric preset's."""
+    """A check's direction: as its baseline stores it, else its metric protocol's."""
     if "higher_is_better" in check:
         return bool(check["higher_is_better"])
-    return preset_higher_is_better(check["preset_name"])
+    return declared_direction(check["protocol"])
 
 
 def why_not_gated(check: dict[str, Any], init: float | None) -> str | None:

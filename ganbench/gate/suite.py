@@ -18,11 +18,10 @@ from typing import Any
 from ..errors import GanbenchError
 from .baseline import FORMAT, GATE, SUITE, Log, kind_of, load_baseline, torch_threads, write_baseline
 from .compare import Comparison, result
-from .rules import MAX_GAIN, MEAN_RULE, Overrides, given_tolerance, mean_tolerance, preset_higher_is_better, \
-    why_not_gated
+from .rules import MAX_GAIN, MEAN_RULE, Overrides, given_tolerance, mean_tolerance, why_not_gated
 
-Values = dict[tuple, dict[str, Any]]  # by (run, images_seen, preset_name, metric): one measured value with labels
-Group = tuple  # (model, variant, preset, images_seen, preset_name, metric)
+Values = dict[tuple, dict[str, Any]]  # by (run, images_seen, protocol, metric): one measured value with labels
+Group = tuple  # (model, variant, preset, images_seen, protocol, metric)
 
 
 # ---- running and reading the suite ----------------------------------------------------------------------------
@@ -95,7 +94,7 @@ def _config_commit(run_dir: Path) -> str:
 
 
 def measured(specs: list[Any]) -> tuple[Values, dict[str, dict[str, Any]]]:
-    """Values by (run, images_seen, preset_name, metric), and each run's status."""
+    """Values by (run, images_seen, protocol, metric), and each run's status."""
     import pandas as pd
 
     from .. import results
@@ -109,27 +108,28 @@ def measured(specs: list[Any]) -> tuple[Values, dict[str, dict[str, Any]]]:
         f = d / "metrics.csv"
         if not f.exists():
             continue
-        for r in pd.read_csv(f).to_dict("records"):
-            values[(s.run_id, int(r["images_seen"]), str(r["preset_name"]), str(r["metric"]))] = {
+        for r in results.read_metrics(f).to_dict("records"):
+            values[(s.run_id, int(r["images_seen"]), str(r["protocol"]), str(r["metric"]))] = {
                 "run": s.run_id, "model": s.model, "variant": s.variant, "preset": s.preset, "seed": s.seed,
                 "images_seen": int(r["images_seen"]), "metric": str(r["metric"]),
-                "preset_name": str(r["preset_name"]), "extractor": str(r["extractor"]),
+                "protocol": str(r["protocol"]), "extractor": str(r["extractor"]),
                 "n_samples": None if pd.isna(r["n_samples"]) else int(r["n_samples"]),
-                "value": float(r["value"]), "wall_s": None if pd.isna(r["wall_s"]) else float(r["wall_s"])}
+                "value": float(r["value"]), "wall_s": None if pd.isna(r["wall_s"]) else float(r["wall_s"]),
+                "higher_is_better": bool(r["higher_is_better"])}
     return values, status
 
 
 def grouped(values: Values) -> dict[Group, dict[int, dict[str, Any]]]:
-    """Per-run values regrouped over seeds: {(model, variant, preset, images_seen, preset_name, metric): {seed: v}}."""
+    """Per-run values regrouped over seeds: {(model, variant, preset, images_seen, protocol, metric): {seed: v}}."""
     out: dict[Group, dict[int, dict[str, Any]]] = {}
     for v in values.values():
-        key = (v["model"], v["variant"], v["preset"], v["images_seen"], v["preset_name"], v["metric"])
+        key = (v["model"], v["variant"], v["preset"], v["images_seen"], v["protocol"], v["metric"])
         out.setdefault(key, {})[int(v["seed"])] = v
     return out
 
 
 def _group_of(c: dict[str, Any]) -> Group:
-    return (c["model"], c["variant"], c["preset"], int(c["images_seen"]), c["preset_name"], c["metric"])
+    return (c["model"], c["variant"], c["preset"], int(c["images_seen"]), c["protocol"], c["metric"])
 
 
 # ---- gating -----------------------------------------------------------------------------------------------------
@@ -188,10 +188,10 @@ def make_checks(values: Values, spread: dict[Group, dict[int, dict[str, Any]]], 
         seeds = sorted(by_seed)
         xs = [by_seed[s]["value"] for s in seeds]
         v0 = by_seed[seeds[0]]
-        c: dict[str, Any] = {k: v0[k] for k in ("model", "variant", "preset", "images_seen", "metric", "preset_name",
+        c: dict[str, Any] = {k: v0[k] for k in ("model", "variant", "preset", "images_seen", "metric", "protocol",
                                                 "extractor", "n_samples")}
         c.update(seeds=seeds, values=xs, value=float(sum(xs) / len(xs)),
-                 higher_is_better=preset_higher_is_better(v0["preset_name"]))
+                 higher_is_better=bool(v0["higher_is_better"]))
         t = given_tolerance(over, c)
         if t is not None:
             c["tolerance"] = t.absolute(c["value"])
@@ -219,7 +219,7 @@ def make_checks(values: Values, spread: dict[Group, dict[int, dict[str, Any]]], 
 
 
 def _describe(checks: list[dict[str, Any]]) -> str:
-    return "\n".join(f"  {c['model']} {c['images_seen'] / 1000:g} kimg {c['preset_name']}: mean {c['value']:.4g}, "
+    return "\n".join(f"  {c['model']} {c['images_seen'] / 1000:g} kimg {c['protocol']}: mean {c['value']:.4g}, "
                      f"tolerance {c['tolerance']:.4g}" + (f" (not gated: {c['not_gated_because']})"
                                                           if c.get("not_gated_because") else "") for c in checks)
 

@@ -1,7 +1,7 @@
-"""``evaluate``: the one entry point the trainer and the CLI use to score a generator with metric presets.
+"""``evaluate``: the one entry point the trainer and the CLI use to score a generator with metric protocols.
 
 Generated images come in batches from ``sample_fn(n, generator)`` (float [-1, 1]), are quantised to uint8 and go
-through each needed extractor once; presets sharing an extractor share that pass (and all extractors see the same
+through each needed extractor once; protocols sharing an extractor share that pass (and all extractors see the same
 samples). Only features are kept (as float64 running moments for FD, as float32 arrays for KID/PR/IS), never images.
 The sampling generator is seeded from ``seed`` alone, so results do not depend on the training RNG.
 """
@@ -22,14 +22,14 @@ from .frechet import Moments, frechet_distance
 from .inception_score import inception_score
 from .kid import kid
 from .prdc import prdc
-from .presets import PRESETS, Preset
-from .reference import reference_stats
+from .protocols import PROTOCOLS, MetricProtocol
+from .real_stats import real_stats
 
 SampleFn = Callable[[int, torch.Generator], Tensor]
 
 
-def reference_data(data: ImageData, split: str, root: str | None = None) -> ImageData:
-    """The reference split matching ``data`` (same dataset, resolution, channels)."""
+def real_split_data(data: ImageData, split: str, root: str | None = None) -> ImageData:
+    """The real split ``split`` of ``data``'s dataset (same resolution, channels)."""
     if split == data.split:
         return data
     if data.name.startswith("folder:"):
@@ -42,7 +42,7 @@ class _Accumulator:
     """Per-extractor state while generated batches stream through."""
 
     ext: Extractor
-    fd_checkpoints: set[int]  # n at which FD presets snapshot the running moments
+    fd_checkpoints: set[int]  # n at which FD protocols snapshot the running moments
     keep_n: dict[str, int]  # layer -> how many rows to keep
     moments: Moments = field(default_factory=Moments)
     snapshots: dict[int, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
@@ -63,30 +63,30 @@ class _Accumulator:
         return np.concatenate(self.kept[layer])[:n]
 
 
-def _resolve(presets: Iterable[str | Preset]) -> list[Preset]:
-    out = [p if isinstance(p, Preset) else PRESETS.get(p) for p in presets]
+def _resolve(protocols: Iterable[str | MetricProtocol]) -> list[MetricProtocol]:
+    out = [p if isinstance(p, MetricProtocol) else PROTOCOLS.get(p) for p in protocols]
     names = [p.name for p in out]
     if len(set(names)) != len(names):
         twice = sorted({n for n in names if names.count(n) > 1})
-        raise GanbenchError(f"metric presets listed twice: {', '.join(twice)}")
+        raise GanbenchError(f"metric protocols listed twice: {', '.join(twice)}")
     return out
 
 
-def evaluate(sample_fn: SampleFn, data: ImageData, presets: Iterable[str | Preset], seed: int = 0,
+def evaluate(sample_fn: SampleFn, data: ImageData, protocols: Iterable[str | MetricProtocol], seed: int = 0,
              device: str | torch.device = "cpu", batch_size: int = 250, root: str | None = None,
              use_cache: bool = True) -> list[dict[str, Any]]:
-    """Score ``sample_fn`` on ``presets`` against ``data`` (the TRAIN split; other reference splits are loaded).
+    """Score ``sample_fn`` on ``protocols`` against ``data`` (the TRAIN split; other real splits are loaded).
 
-    Returns one row per metric value: ``metric, preset, value, extractor, n_samples, n_ref, split, dataset,
+    Returns one row per metric value: ``metric, preset, value, extractor, n_samples, n_real, split, dataset,
     resolution, channels, higher_is_better, seed, weights_sha256`` (+ ``std`` for IS and KID, ``subset_size`` and
     ``n_subsets`` for KID, ``splits`` for IS). A ``pr`` preset yields four rows (precision, recall, density, coverage).
     """
-    presets = _resolve(presets)
-    if not presets:
+    protocols = _resolve(protocols)
+    if not protocols:
         return []
     device = torch.device(device)
-    by_ext: dict[str, list[Preset]] = {}
-    for p in presets:
+    by_ext: dict[str, list[MetricProtocol]] = {}
+    for p in protocols:
         by_ext.setdefault(p.extractor, []).append(p)
     accs: dict[str, _Accumulator] = {}
     for name, ps in by_ext.items():
@@ -99,7 +99,7 @@ def evaluate(sample_fn: SampleFn, data: ImageData, presets: Iterable[str | Prese
         accs[name] = _Accumulator(ext, {p.n_gen for p in ps if p.kind == "fd"}, keep)
 
     # ---- generated side: one seeded stream, batches cut so every preset's n falls on a batch boundary
-    boundaries = sorted({p.n_gen for p in presets})
+    boundaries = sorted({p.n_gen for p in protocols})
     gen = torch.Generator(device=device).manual_seed(int(seed))
     done = 0
     with torch.no_grad():
@@ -119,22 +119,22 @@ def evaluate(sample_fn: SampleFn, data: ImageData, presets: Iterable[str | Prese
                     acc.update(u8[: need - done], done)
             done += n
 
-    # ---- reference side (cached) and the metrics
+    # ---- real side (cached) and the metrics
     rows: list[dict[str, Any]] = []
-    for p in presets:
+    for p in protocols:
         acc = accs[p.extractor]
         ext = acc.ext
-        base = {"preset": p.name, "extractor": ext.name, "n_samples": p.n_gen, "split": p.split,
+        base = {"protocol": p.name, "extractor": ext.name, "n_samples": p.n_gen, "split": p.split,
                 "dataset": data.name, "resolution": data.resolution, "channels": data.channels, "seed": int(seed),
                 "weights_sha256": ext.weights_sha256[:16]}
         if p.kind == "is":
             mean, std = inception_score(acc.features(ext.is_layer, p.n_gen))
-            rows.append({"metric": ext.metric_names["is"], "value": mean, "std": std, "n_ref": None, "splits": 10,
+            rows.append({"metric": ext.metric_names["is"], "value": mean, "std": std, "n_real": None, "splits": 10,
                          "higher_is_better": True, **base})
             continue
-        ref = reference_stats(reference_data(data, p.split, root), ext, p.n_ref, p.keeps_features, batch_size,
+        ref = real_stats(real_split_data(data, p.split, root), ext, p.n_real, p.keeps_features, batch_size,
                               use_cache)
-        base["n_ref"] = ref.n
+        base["n_real"] = ref.n
         if p.kind == "fd":
             mu, sigma = acc.snapshots[p.n_gen]
             rows.append({"metric": ext.metric_names["fd"], "value": frechet_distance(mu, sigma, ref.mu, ref.sigma),

@@ -162,7 +162,7 @@ def _augment(x: Tensor, g: torch.Generator, translate: bool = True) -> Tensor:
 def _corrupt(x: Tensor, g: torch.Generator, strength: float) -> Tensor:
     """Corruption augmentation on float images in [-1, 1]: per batch quarter, Gaussian noise mixed in (a ~ U(0, s)),
     Gaussian blur (sigma ~ U(0, 4 s)) or salt-and-pepper (p ~ U(0, s / 8)); the last quarter stays clean."""
-    from .validation import gaussian_blur
+    from .disturbances import gaussian_blur
     out = []
     for i, xb in enumerate(x.chunk(4)):
         u = float(torch.rand((), generator=g)) * strength
@@ -201,7 +201,7 @@ def _fakes(n: int, g: torch.Generator) -> Tensor:
     U(0.7, 4), random contrast and offset), random conv-net outputs (``_random_net_images``), and
     stripes/checkerboards with random frequency, angle and phase plus noise. Disturbed garments, constant and
     repeated images, and the registered models' generators are not among them (the ladder holds them out)."""
-    from .validation import gaussian_blur
+    from .disturbances import gaussian_blur
     k = n // 4
     sizes = (k, k, k, n - 3 * k)
     w = sizes[0]

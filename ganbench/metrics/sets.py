@@ -11,7 +11,7 @@ from ..data.folder import EXTENSIONS
 from ..errors import GanbenchError
 from .features import Extractor
 from .frechet import frechet_distance
-from .reference import FOREIGN, check_stats, load_stats_file, reference_stats
+from .real_stats import FOREIGN, check_stats, load_stats_file, real_stats
 
 
 def load_images(spec: str, resolution: int | None, channels: int | None, data_root: str | None):
@@ -52,7 +52,7 @@ def side_stats(spec: str, ext, n: int | None, resolution, channels, data_root, b
                                 ) from None
         return ref, spec, check_stats(ref, ext, foreign_ok)
     data = load_images(spec, resolution, channels, data_root)
-    return reference_stats(data, ext, n, False, batch_size), f"{data.name}:{data.split}", ext.name
+    return real_stats(data, ext, n, False, batch_size), f"{data.name}:{data.split}", ext.name
 
 
 @dataclass(frozen=True)

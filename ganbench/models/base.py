@@ -51,8 +51,8 @@ class GAN(nn.Module):
     variants: ClassVar[dict[str, dict[str, Any]]] = {"default": {}}  # name -> config overrides
     paper: ClassVar[PaperRef]
     deviations: ClassVar[str] = ""  # deviations from paper/code forced here; shown in reports
-    # generate() draws real images (meta-data, posterior codes) from self.reference; they must come from the split
-    # that is not the metric (FD) reference split, so no reference image leaks into the samples
+    # generate() draws real images (meta-data, posterior codes) from self.conditioning; they must come from a split
+    # that is not the metric's real split, so no image the metric compares with leaks into the samples
     samples_from_data: ClassVar[bool] = False
 
     G: nn.Module
@@ -62,13 +62,8 @@ class GAN(nn.Module):
         super().__init__()
         self.cfg = cfg
         self.img = img
-        self.reference: Tensor | None = None  # uint8 training images, set via bind_reference()
+        self.conditioning: Tensor | None = None  # uint8 conditioning images, set via bind_conditioning()
         self._loss = LOSSES.get(cfg.loss)
-
-    @property
-    def needs_reference(self) -> bool:
-        """Old name of ``samples_from_data``."""
-        return self.samples_from_data
 
     # ---- sampling -------------------------------------------------------------------------------------------
     def sample_z(self, n: int, generator: torch.Generator | None = None, device=None) -> Tensor:
@@ -90,16 +85,16 @@ class GAN(nn.Module):
         z = self.sample_z(n, generator)
         return self.generate(z, self.sample_y(n, generator), G=G, generator=generator).clamp(-1, 1)
 
-    def bind_reference(self, images: Tensor) -> None:
+    def bind_conditioning(self, images: Tensor) -> None:
         """Give the model the uint8 training images (for models that condition on real data at sampling)."""
-        self.reference = images
+        self.conditioning = images
 
-    def draw_reference(self, n: int, generator: torch.Generator | None = None) -> Tensor:
+    def draw_conditioning(self, n: int, generator: torch.Generator | None = None) -> Tensor:
         """``n`` random real training images in [-1, 1] (the test-time source of posterior codes/meta-data)."""
-        if self.reference is None:
-            raise GanbenchError(f"{type(self).__name__} needs real images to sample; call bind_reference()")
-        idx = rand.randint(0, self.reference.shape[0], (n,), generator, "cpu")
-        return to_float(self.reference[idx].to(self.device))
+        if self.conditioning is None:
+            raise GanbenchError(f"{type(self).__name__} needs real images to sample; call bind_conditioning()")
+        idx = rand.randint(0, self.conditioning.shape[0], (n,), generator, "cpu")
+        return to_float(self.conditioning[idx].to(self.device))
 
     # ---- training -------------------------------------------------------------------------------------------
     def augment(self, x: Tensor) -> Tensor:

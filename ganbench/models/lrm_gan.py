@@ -27,7 +27,7 @@ Architecture [choice: the author's StackGAN++/AttnGAN code lineage, since the pa
   as StackGAN++ (``color_downsample`` resizes the upper stage first). Adam 2e-4, betas (0.5, 0.999), N(0, 0.02)
   init of convs/linears (StackGAN++); LRM weights w ~ N(0, 1).
 * meta-data at training: features of the current real batch (the "target images"). At sampling: features of random
-  real training images (``draw_reference``), identical for every variant that uses meta-data.
+  real training images (``draw_conditioning``), identical for every variant that uses meta-data.
 
 Deviations: see ``deviations`` (meta-data network, sizes, stages at 32x32).
 
@@ -233,7 +233,7 @@ class LRMGAN(GAN):
 
     def generate(self, z: Tensor, y: Tensor | None = None, G: nn.Module | None = None,
                  generator: torch.Generator | None = None) -> Tensor:
-        meta = self.meta_net(self.draw_reference(z.shape[0], generator)) if self.meta_net is not None else None
+        meta = self.meta_net(self.draw_conditioning(z.shape[0], generator)) if self.meta_net is not None else None
         return (G or self.G)(z, None, meta)
 
     # ---- training ---------------------------------------------------------------------------------------------

@@ -49,7 +49,7 @@ Every choice the paper (as available to us) leaves open, as made here:
    ``g_loss`` returns a constant leaf, so G's parameters get no gradient (None) and Adam skips them; a zero gradient
    would advance Adam's step count and inflate the first real G updates through bias correction.
 11. Test-time codes (what FID sees): a reparameterised sample from D on random real *training* images
-   (``draw_reference``), the paper's "real images as style reference" reading. D runs in eval mode there, so sampling
+   (``draw_conditioning``), the paper's "real images as style reference" reading. D runs in eval mode there, so sampling
    does not advance its spectral-norm power iteration. Unconditional FID of this model thus conditions on real images.
 12. lr 2e-4 for G and D, one D step per G step, no EMA, no augmentation (unreported).
 13. ``D(x)`` (the shared "logits" interface) returns the realness score Dis(D(x), Pa) - Dis(D(x), Pb) (> 0: nearer the
@@ -294,7 +294,7 @@ class P2GAN(GAN):
         """Images from noise ``z``; posterior codes come from D on random real training images (choice 11)."""
         code = None
         if self.cfg.use_posterior:
-            code = self.posterior_code(self.draw_reference(z.shape[0], generator), generator)
+            code = self.posterior_code(self.draw_conditioning(z.shape[0], generator), generator)
         return (G or self.G)(z, y, code=code)
 
     # ---- training -------------------------------------------------------------------------------------------

@@ -25,7 +25,7 @@ from typing import Any, Callable, Iterable, Sequence
 from ..errors import GanbenchError
 from ..io import read_yaml, write_text
 from . import fmt
-from .document import Report, Section, Table
+from .document import Report, Section
 from ..analysis.groups import groups as make_groups
 from ..analysis.ladder import load_validation
 from ..results import ResultSet, load

@@ -55,7 +55,7 @@ def data_labels(rs: ResultSet, metrics: Sequence[str]) -> str:
 
     out = []
     for g in groups(rs):
-        mks = [describe_metric(mk) for mk in g.metrics if mk.preset_name in metrics]
+        mks = [describe_metric(mk) for mk in g.metrics if mk.protocol in metrics]
         if mks:
             out.append(f"{g.title}: {describe_group(g)}; {'; '.join(mks)}; device {', '.join(g.devices()) or '—'}")
     return " ".join(f"{x}." for x in out)

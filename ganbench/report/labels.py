@@ -18,9 +18,9 @@ def _nan(x: Any) -> bool:
 
 def describe_metric(mk: MetricKey) -> str:
     """'fd_domain2k_train = fd_domain (fmnist-cnn features), 2,000 generated vs 60,000 train images'."""
-    ref = (f" vs {fmt.count(mk.n_ref)} {mk.split} images" if mk.split and not _nan(mk.n_ref)
+    ref = (f" vs {fmt.count(mk.n_real)} {mk.split} images" if mk.split and not _nan(mk.n_real)
            else f" vs the {mk.split} split" if mk.split else "")
-    return f"{mk.preset_name} = {mk.metric} ({mk.extractor} features), {fmt.count(mk.n_samples)} generated{ref}"
+    return f"{mk.protocol} = {mk.metric} ({mk.extractor} features), {fmt.count(mk.n_samples)} generated{ref}"
 
 
 def describe_group(g: Group) -> str:

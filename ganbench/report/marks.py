@@ -60,7 +60,7 @@ class Marks:
         for m in models:
             if m in self.leak:
                 out.append(f"{LEAK} {m} draws real images at sampling time (model attribute samples_from_data; "
-                           f"every variant is marked), from {self.leak[m]}: a metric whose reference is that "
+                           f"every variant is marked), from {self.leak[m]}: a metric that compares with that "
                            f"split may see them again.")
         return out
 

@@ -49,24 +49,24 @@ def metric_plots(g: Group, out: Path) -> list[Figure]:
         df = _frame(g, mk)
         if not len(df):
             continue
-        ylabel = f"{mk.preset_name} [{mk.extractor}] {'(higher is better)' if mk.higher else '(lower is better)'}"
-        stem = _slug(f"{g.key}-{mk.preset_name}-{mk.metric}")
+        ylabel = f"{mk.protocol} [{mk.extractor}] {'(higher is better)' if mk.higher else '(lower is better)'}"
+        stem = _slug(f"{g.key}-{mk.protocol}-{mk.metric}")
         where = f"{g.title}; {describe_group(g)}; device: {', '.join(g.devices()) or 'not recorded'}"
         if df.groupby(["label", "seed"]).size().max() >= 2:
             fig, ax = plt.subplots(figsize=(6.4, 4.0), dpi=110)
             sns.lineplot(data=df, x="kimg", y="value", hue="label", errorbar="sd", marker="o", ax=ax)
-            ax.set(xlabel="images seen (kimg)", ylabel=ylabel, title=f"{mk.preset_name} vs images seen")
+            ax.set(xlabel="images seen (kimg)", ylabel=ylabel, title=f"{mk.protocol} vs images seen")
             ax.legend(title="run")
-            figs.append(_save(fig, out / f"{stem}-kimg.png", f"{stem}-kimg", f"{mk.preset_name} vs images seen",
+            figs.append(_save(fig, out / f"{stem}-kimg.png", f"{stem}-kimg", f"{mk.protocol} vs images seen",
                               f"{describe_metric(mk)} vs thousands of real images shown to D; line: mean over seeds, "
                               f"band: ±1 std over seeds (none for one seed). {where}."))
             fig, ax = plt.subplots(figsize=(6.4, 4.0), dpi=110)
             sns.lineplot(data=df, x="wall_s", y="value", hue="label", units="seed", estimator=None, marker="o",
                          ax=ax)
             ax.set(xlabel="training wall-clock without evaluations (s)", ylabel=ylabel,
-                   title=f"{mk.preset_name} vs wall-clock")
+                   title=f"{mk.protocol} vs wall-clock")
             ax.legend(title="run")
-            figs.append(_save(fig, out / f"{stem}-wall.png", f"{stem}-wall", f"{mk.preset_name} vs wall-clock",
+            figs.append(_save(fig, out / f"{stem}-wall.png", f"{stem}-wall", f"{mk.protocol} vs wall-clock",
                               f"{describe_metric(mk)} vs training wall-clock (evaluation time excluded); one line per "
                               f"seed. {where}."))
         final = df[df["status"] == "complete"].sort_values("kimg").groupby(["label", "seed"]).tail(1)
@@ -80,9 +80,9 @@ def metric_plots(g: Group, out: Path) -> list[Figure]:
                 ax.annotate(r.label, (r.params, r.value), textcoords="offset points", xytext=(4, 4), fontsize=7)
             ax.set_xscale("log")
             ax.set(xlabel="trainable parameters of G + D", ylabel=ylabel,
-                   title=f"final {mk.preset_name} vs parameters")
+                   title=f"final {mk.protocol} vs parameters")
             figs.append(_save(fig, out / f"{stem}-params.png", f"{stem}-params",
-                              f"final {mk.preset_name} vs parameters",
+                              f"final {mk.protocol} vs parameters",
                               f"{describe_metric(mk)} at the final evaluation (complete seeds; mean ± std) vs trainable "
                               f"parameters of G and D. {where}."))
     return figs

@@ -36,7 +36,7 @@ def budget_table(g: Group, min_seeds: int = MIN_SEEDS, min_groups: int = MIN_GRO
                f"groups): the most groups is {best.n_groups} at {fmt.kimg(best.images)} kimg with {best.seeds} "
                f"seed{'s' if best.seeds != 1 else ''} per model, seed SD {fmt.num(best.sd)} and a detectable "
                f"difference of {fmt.num(best.mde)}.")
-    caption = (f"Budget by measurement, {g.title}, {mk.preset_name} ({mk.extractor}; "
+    caption = (f"Budget by measurement, {g.title}, {mk.protocol} ({mk.extractor}; "
                f"{'higher' if mk.higher else 'lower'}"
                f" is better), default variant of each model, complete seeds, at every evaluation every model reached. "
                f"{describe_group(g)}; {describe_metric(mk)}; device {', '.join(g.devices()) or '—'}. "
@@ -64,7 +64,7 @@ def power_line(g: Group) -> str | None:
     k = len([m for grp in last.groups for m in grp])
     strict = (mde_two_sample(last.sd, last.seeds, alpha=ALPHA / (k - 1)) if k > 2 and last.seeds >= 2
               else math.nan)
-    return (f"Power, {g.title}, {mk.preset_name} at {fmt.kimg(last.images)} kimg: with {last.seeds} complete "
+    return (f"Power, {g.title}, {mk.protocol} at {fmt.kimg(last.images)} kimg: with {last.seeds} complete "
             f"seed{'s' if last.seeds != 1 else ''} per model (the fewest of any ranked model) and a pooled seed SD "
             f"of {fmt.num(last.sd)}, the smallest difference "
             f"between two models detectable with 80% power (two-sided t-test, alpha {ALPHA:g}) is "

@@ -57,7 +57,7 @@ def tuning_section(rs: ResultSet, record: dict[str, Any] | None) -> Section | No
 
 def selection_markdown(suite, payload: dict[str, Any], table) -> list[str]:
     """The lines of ``selection.md``: grid, rule, metric and the table of mean ± SD per model and grid point."""
-    from ..metrics.presets import PRESETS
+    from ..metrics.protocols import PROTOCOLS
 
     grid, chosen = payload["grid"], {m: c["point"] for m, c in payload["chosen"].items()}
     windows = payload.get("windows")
@@ -67,7 +67,7 @@ def selection_markdown(suite, payload: dict[str, Any], table) -> list[str]:
           + (" Each model runs its window of the grid (— outside it)." if windows else ""),
           f"Selected by the lowest mean {suite.select_by} at the last evaluation; (edge): the pick is the first or "
           f"last point the model ran.",
-          f"Metric: {suite.select_by} = {PRESETS.get(suite.select_by).description}; {suite.dataset}, "
+          f"Metric: {suite.select_by} = {PROTOCOLS.get(suite.select_by).description}; {suite.dataset}, "
           f"{suite.resolution}x{suite.resolution}; images seen at the last evaluation: "
           f"{int(table.images_seen.min())}-{int(table.images_seen.max())}; cells: mean ± SD over seeds. "
           f"Measured at {', '.join(payload['git_commits'])} on {'; '.join(payload['devices'])}.", "",

@@ -123,7 +123,7 @@ def load(root: Path, extra: list[Path] | None = None) -> ResultSet:
                                                        kind="stable", na_position="last").reset_index(drop=True)
         _fill_from_suite(runs)
     rows = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=COLUMNS + ["status"])
-    rows = rows.drop_duplicates(["suite", "run", "images_seen", "metric", "preset_name"])
+    rows = rows.drop_duplicates(["suite", "run", "images_seen", "metric", "protocol"])
     rows["extractor"] = rows["extractor"].fillna("-").astype(str)
     eff = rows[rows["extractor"] == "-"].reset_index(drop=True)
     train = rows[rows["extractor"] != "-"].reset_index(drop=True)

@@ -3,8 +3,8 @@ that turns an evaluation into a row. Training evaluations, checkpoint re-evaluat
 generators all write their ``metrics.csv`` rows through it, so every row carries the same columns (``COLUMNS``),
 including ``higher_is_better`` from the metric itself: nothing downstream guesses a direction from a name.
 
-Rows written before ``higher_is_better`` was a column are read back with it filled from the metric's protocol
-(``fill_direction``)."""
+Tables written by older versions read back as today's (``upgrade``): the columns ``preset_name`` and ``n_ref`` are
+now ``protocol`` and ``n_real``, and a missing ``higher_is_better`` is filled from the metric's protocol."""
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
@@ -48,8 +48,8 @@ class Record:
     std: float | None
     extractor: str | None  # "-" for efficiency rows
     n_samples: int | None
-    n_ref: int | None
-    preset_name: str | None  # the metric preset (protocol) that made the value
+    n_real: int | None
+    protocol: str | None  # the metric protocol (protocol) that made the value
     device: str | None
     sample_split: str | None  # where samples_from_data models drew real images (else empty)
     higher_is_better: bool
@@ -64,7 +64,7 @@ COLUMNS = [f.name for f in fields(Record)]
 def record(evaluation: Mapping[str, Any], labels: RunLabels, *, images_seen: int | None, wall_s: float | None,
            device: str | None) -> Record:
     """The results row of one evaluated value: ``evaluation`` is a row of ``metrics.evaluate`` (or a measurement
-    in its shape: metric, value, preset, extractor, n_samples, n_ref, split, dataset, resolution, channels,
+    in its shape: metric, value, preset, extractor, n_samples, n_real, split, dataset, resolution, channels,
     higher_is_better, std, sample_split)."""
     e = evaluation
     if "higher_is_better" not in e:
@@ -74,7 +74,7 @@ def record(evaluation: Mapping[str, Any], labels: RunLabels, *, images_seen: int
                   resolution=e.get("resolution"), channels=e.get("channels"), seed=labels.seed,
                   images_seen=images_seen, wall_s=wall_s, metric=str(e["metric"]), value=float(e["value"]),
                   std=e.get("std"), extractor=e.get("extractor"), n_samples=e.get("n_samples"),
-                  n_ref=e.get("n_ref"), preset_name=e.get("preset"), device=device,
+                  n_real=e.get("n_real"), protocol=e.get("protocol"), device=device,
                   sample_split=e.get("sample_split"), higher_is_better=bool(e["higher_is_better"]))
 
 
@@ -86,6 +86,15 @@ def write_records(path: Path, records: list[Record] | list[dict[str, Any]]) -> N
     write_text(path, pd.DataFrame(rows, columns=COLUMNS).to_csv(index=False))
 
 
+OLD_COLUMNS = {"preset_name": "protocol", "n_ref": "n_real"}  # names of earlier versions -> today's
+
+
+def upgrade(df):
+    """A ``metrics.csv`` table of any version with today's ``COLUMNS`` names and a ``higher_is_better`` column."""
+    df = df.rename(columns={k: v for k, v in OLD_COLUMNS.items() if k in df.columns and v not in df.columns})
+    return fill_direction(df)
+
+
 def fill_direction(df):
     """``higher_is_better`` for rows written before it was a column: from the row's metric protocol."""
     import pandas as pd
@@ -95,12 +104,12 @@ def fill_direction(df):
     missing = df["higher_is_better"].isna()
     df["higher_is_better"] = df["higher_is_better"].astype(object)
     if missing.any():
-        from ..metrics import PRESETS
+        from ..metrics import PROTOCOLS
 
         def direction(r) -> bool:
             if r["extractor"] == "-":  # efficiency rows: parameters, FLOPs, seconds
                 return False
-            return bool(PRESETS.get(str(r["preset_name"])).higher_is_better)
+            return bool(PROTOCOLS.get(str(r["protocol"])).higher_is_better)
 
         df.loc[missing, "higher_is_better"] = df[missing].apply(direction, axis=1)
     df["higher_is_better"] = df["higher_is_better"].astype(bool)

@@ -18,7 +18,7 @@ import pandas as pd
 
 from ..errors import GanbenchError
 from ..io import write_json
-from .record import COLUMNS, fill_direction
+from .record import COLUMNS, upgrade
 
 
 def default_root() -> Path:
@@ -82,7 +82,7 @@ def read_metrics(f: Path) -> pd.DataFrame:
     missing = {"images_seen", "metric", "value", "extractor"} - set(df.columns)
     if missing:
         raise GanbenchError(f"corrupt metrics table {f}: no column(s) {', '.join(sorted(missing))}")
-    return fill_direction(df)
+    return upgrade(df)
 
 
 def summary(root: Path) -> pd.DataFrame:

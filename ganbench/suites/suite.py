@@ -57,7 +57,7 @@ class Suite:
     presets: tuple[str, ...] = ()  # several presets (else ``preset``)
     n_images: int = 100  # efficiency: images generated for the timing
     grid: dict[str, dict[str, Any]] = field(default_factory=dict)  # tuning: point name -> config overrides
-    select_by: str | None = None  # tuning: the held-out metric preset that picks a grid point
+    select_by: str | None = None  # tuning: the held-out metric protocol that picks a grid point
     windows: dict[str, list[str]] = field(default_factory=dict)  # tuning: model -> the grid points it runs (all)
 
 

@@ -156,7 +156,7 @@ def restore(run_dir: Path, ckpt: Path | None = None, device: str = "cpu"):
         if state.get("g_ema"):
             G = copy.deepcopy(model.G)
             G.load_state_dict(state["g_ema"])
-    SampleSource(model, data, spec.data_root).bind_default(spec.metrics)  # never the metric reference split
+    SampleSource(model, data, spec.data_root).bind_default(spec.metrics)  # never the metric's real split
     model.eval()
     G.eval()
     return model, G, data, spec, int(state["images_seen"])

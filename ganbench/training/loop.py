@@ -69,10 +69,10 @@ class TrainingLoop:
     logger: RunLogger = RunLogger()  # no-op unless train() was given one
 
     def __init__(self, spec: TrainSpec, model: GAN, g_ema, opt_g, opt_d, data: ImageData, data_rng, st: LoopState,
-                 run_dir: Path, device: str, presets: list[str], source: SampleSource | None = None) -> None:
+                 run_dir: Path, device: str, protocols: list[str], source: SampleSource | None = None) -> None:
         self.spec, self.model, self.g_ema, self.opt_g, self.opt_d = spec, model, g_ema, opt_g, opt_d
         self.data, self.data_rng, self.st, self.run_dir, self.device = data, data_rng, st, run_dir, device
-        self.presets = presets
+        self.protocols = protocols
         self.source = source or SampleSource(model, data, spec.data_root)
         self.cfg = model.cfg
         self.total = int(round(spec.kimg * 1000))
@@ -211,10 +211,10 @@ class TrainingLoop:
         cuda = [torch.device(self.device).index or 0] if self.device.startswith("cuda") else []
         try:
             with torch.random.fork_rng(devices=cuda):
-                if self.presets:
+                if self.protocols:
                     gen_seed = spec.seed * 1_000_003 + 17  # same sample noise at every evaluation
                     sample = lambda n, g: self.model.sample(n, g, G=G)  # noqa: E731
-                    for r in self.source.evaluate(sample, self.presets, seed=gen_seed, device=self.device):
+                    for r in self.source.evaluate(sample, self.protocols, seed=gen_seed, device=self.device):
                         st.rows.append(self.row(r).row())
                         self.logger.metrics(st.images_seen, st.rows[-1:])
                 self.save_grid(G)

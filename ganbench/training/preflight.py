@@ -10,17 +10,17 @@ from ..images import ImageSpec
 from ..models.base import GAN
 
 
-def check_output_shape(model: GAN, img: ImageSpec, reference: torch.Tensor | None = None) -> None:
+def check_output_shape(model: GAN, img: ImageSpec, conditioning: torch.Tensor | None = None) -> None:
     """Sample two images from a copy of ``model`` (global RNG and the model untouched) and compare their shape to
     ``img``; an architecture that cannot make this resolution fails here, not at the first evaluation."""
     with torch.random.fork_rng(devices=[]):  # whatever the probe draws, training's RNG stream is unchanged
-        _probe(model, img, reference)
+        _probe(model, img, conditioning)
 
 
-def _probe(model: GAN, img: ImageSpec, reference: torch.Tensor | None) -> None:
+def _probe(model: GAN, img: ImageSpec, conditioning: torch.Tensor | None) -> None:
     probe = copy.deepcopy(model).eval()
-    if probe.samples_from_data and reference is not None:
-        probe.bind_reference(reference[:4])
+    if probe.samples_from_data and conditioning is not None:
+        probe.bind_conditioning(conditioning[:4])
     want = [2, img.channels, img.resolution, img.resolution]
     try:
         x = probe.sample(2, generator=torch.Generator(probe.device.type).manual_seed(0))

@@ -1,7 +1,7 @@
 """No leakage at sampling: models with ``samples_from_data`` (LRM GAN's meta-data, P2GAN's posterior codes) condition
 their samples on real images, and those must not be the images the metrics compare against. They are drawn from the
-other split: ``test`` when the reference is ``train``, ``train`` when it is ``test``; metrics without a reference
-(IS) and sample grids use ``test`` where the dataset has one. A run whose presets use both splits is scored in one
+other split: ``test`` when the metric's real split is ``train``, ``train`` when it is ``test``; metrics without a real split
+(IS) and sample grids use ``test`` where the dataset has one. A run whose protocols use both splits is scored in one
 pass per sampling split. Every metric row carries the ``sample_split`` it was made with (empty for other models).
 """
 from __future__ import annotations
@@ -22,40 +22,41 @@ def dataset_splits(data: ImageData) -> tuple[str, ...]:
     return tuple(getattr(DATASETS.get(name), "splits", ("train", "test")))
 
 
-def sample_split(reference: str | None, splits: Iterable[str] = ("train", "test"), model: str = "model") -> str:
-    """The split a ``samples_from_data`` model draws real images from when the metric reference is ``reference``."""
+def sample_split(real_split: str | None, splits: Iterable[str] = ("train", "test"), model: str = "model") -> str:
+    """The split a ``samples_from_data`` model draws its conditioning images from when the metric compares with
+    ``real_split``."""
     splits = tuple(splits)
-    if reference is None:  # no reference images: the held-out split where there is one
+    if real_split is None:  # no real images compared with: the held-out split where there is one
         return "test" if "test" in splits else "train"
-    other = OTHER.get(reference)
+    other = OTHER.get(real_split)
     if other is None or other not in splits:
         raise GanbenchError(f"{model} conditions its samples on real images, which must not come from the metric "
-                            f"reference split {reference!r}; the dataset has no other split (splits: "
+                            f"real split {real_split!r}; the dataset has no other split (splits: "
                             f"{', '.join(splits)})")
     return other
 
 
-def _reference(preset: Any) -> str | None:
-    from ..metrics import PRESETS
+def _real_split(protocol: Any) -> str | None:
+    from ..metrics import PROTOCOLS
 
-    return (PRESETS.get(preset) if isinstance(preset, str) else preset).split
+    return (PROTOCOLS.get(protocol) if isinstance(protocol, str) else protocol).split
 
 
-def preset_splits(presets: Iterable[Any]) -> dict[str, list[Any]]:
-    """sampling split -> the presets (names or Preset objects) scored with it, in the given order."""
+def protocol_splits(protocols: Iterable[Any]) -> dict[str, list[Any]]:
+    """sampling split -> the protocols (names or MetricProtocol objects) scored with it, in the given order."""
     groups: dict[str, list[Any]] = {}
-    for p in presets:
-        groups.setdefault(sample_split(_reference(p)), []).append(p)
+    for p in protocols:
+        groups.setdefault(sample_split(_real_split(p)), []).append(p)
     return groups
 
 
-def check_presets(model: str, data: ImageData, presets: Iterable[Any]) -> None:
+def check_protocols(model: str, data: ImageData, protocols: Iterable[Any]) -> None:
     """One-line error before training when a ``samples_from_data`` model has no split to sample from."""
     from ..models.base import MODELS
 
     if MODELS.get(model).samples_from_data:
-        for p in presets:
-            sample_split(_reference(p), dataset_splits(data), model)
+        for p in protocols:
+            sample_split(_real_split(p), dataset_splits(data), model)
 
 
 class SampleSource:
@@ -70,49 +71,49 @@ class SampleSource:
 
     def split_data(self, split: str) -> ImageData:
         if split not in self._cache:
-            from ..metrics.evaluate import reference_data
+            from ..metrics.evaluate import real_split_data
 
-            self._cache[split] = reference_data(self.data, split, self.root)
+            self._cache[split] = real_split_data(self.data, split, self.root)
         return self._cache[split]
 
     def bind(self, split: str) -> str | None:
         """Give the model ``split``'s images; returns the split bound (None for models that do not sample data)."""
         if not self.active:
             return None
-        self.model.bind_reference(self.split_data(split).images)
+        self.model.bind_conditioning(self.split_data(split).images)
         self.model_split = split
         return split
 
-    def bind_default(self, presets: Iterable[Any] = ()) -> str | None:
+    def bind_default(self, protocols: Iterable[Any] = ()) -> str | None:
         """Bind the split for the first preset (the run's primary metric), else the held-out split: sample grids."""
-        presets = list(presets)
+        protocols = list(protocols)
         if not self.active:
             return None
-        groups = preset_splits(presets) if presets else {}
+        groups = protocol_splits(protocols) if protocols else {}
         return self.bind(next(iter(groups)) if groups else sample_split(None, self.splits))
 
-    def describe(self, presets: Iterable[Any]) -> dict[str, Any]:
-        """For config.yaml: the split bound for sample grids and the one each metric preset samples from."""
+    def describe(self, protocols: Iterable[Any]) -> dict[str, Any]:
+        """For config.yaml: the split bound for sample grids and the one each metric protocol samples from."""
         if not self.active:
             return {"sample_split": None}
-        by = {p if isinstance(p, str) else p.name: s for s, g in preset_splits(presets).items() for p in g}
+        by = {p if isinstance(p, str) else p.name: s for s, g in protocol_splits(protocols).items() for p in g}
         return {"sample_split": self.model_split, "sample_split_by_metric": by}
 
-    def evaluate(self, sample_fn: Callable[[int, torch.Generator], torch.Tensor], presets: Iterable[Any],
+    def evaluate(self, sample_fn: Callable[[int, torch.Generator], torch.Tensor], protocols: Iterable[Any],
                  **kwargs: Any) -> list[dict[str, Any]]:
         """``metrics.evaluate`` with each row's ``sample_split``; ``samples_from_data`` models are bound per group
         (and re-bound to the default split afterwards)."""
         from ..metrics import evaluate
 
-        presets = list(presets)
+        protocols = list(protocols)
         if not self.active:
-            return [{**r, "sample_split": None} for r in evaluate(sample_fn, self.data, presets, **kwargs)]
+            return [{**r, "sample_split": None} for r in evaluate(sample_fn, self.data, protocols, **kwargs)]
         rows: list[dict[str, Any]] = []
         try:
-            for split, group in preset_splits(presets).items():
+            for split, group in protocol_splits(protocols).items():
                 self.bind(split)
                 rows += [{**r, "sample_split": split} for r in evaluate(sample_fn, self.data, group, **kwargs)]
         finally:
-            self.bind_default(presets)
-        order = {p if isinstance(p, str) else p.name: i for i, p in enumerate(presets)}
-        return sorted(rows, key=lambda r: order.get(r["preset"], len(order)))  # stable: the presets' order
+            self.bind_default(protocols)
+        order = {p if isinstance(p, str) else p.name: i for i, p in enumerate(protocols)}
+        return sorted(rows, key=lambda r: order.get(r["protocol"], len(order)))  # stable: the protocols' order

@@ -61,8 +61,8 @@ class TensorBoardLogger(RunLogger):
 
     def metrics(self, images_seen: int, rows: list[dict[str, Any]]) -> None:
         for r in rows:
-            tag = r.get("preset_name") or r["metric"]
-            if r.get("preset_name") and r["metric"] not in tag:  # pr presets: precision, recall, ... rows
+            tag = r.get("protocol") or r["metric"]
+            if r.get("protocol") and r["metric"] not in tag:  # pr presets: precision, recall, ... rows
                 tag = f"{tag}/{r['metric']}"
             self.writer.add_scalar(f"metrics/{tag}", float(r["value"]), images_seen)
         self.writer.flush()

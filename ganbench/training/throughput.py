@@ -43,8 +43,8 @@ def make_loop(model: str, preset: str = "tiny", variant: str = "default", datase
     m = create_model(model, preset, variant, data.spec, overrides).to(device)
     configure_backends(m.cfg, device)
     set_memory_format(m, m.cfg)
-    if m.needs_reference:
-        m.bind_reference(data.images)
+    if m.samples_from_data:
+        m.bind_conditioning(data.images)
     opt_g, opt_d = build_optimizers(m)
     loop = TrainingLoop(spec, m, None, opt_g, opt_d, data, torch.Generator().manual_seed(seed), LoopState(), None,
                         device, [])
@@ -125,16 +125,16 @@ def _result(loop: TrainingLoop, model: str, preset: str, variant: str, dataset: 
 
 def throughput_table(models: list[str], preset: str = "tiny", variant: str = "default", dataset: str = "synthetic",
                    device: str = "cpu", iters: int = 3, rounds: int = 3, overrides: dict[str, Any] | None = None,
-                   data_root: str | None = None, reference: str | None = "dcgan",
+                   data_root: str | None = None, base_model: str | None = "dcgan",
                    goal: float = 0.25) -> list[dict[str, Any]]:
     """img/s of several models measured in one process: each model's loop is built and warmed up once, then
     ``rounds`` rounds time ``iters`` iterations of every model in turn, so a change of machine load hits all models
     alike; img/s is the median over rounds (``img_per_s_rounds`` keeps them all), the matmul rate the best of the
-    rounds'. ``vs_reference``: the ratio to the ``reference`` model's median from the same rounds (it is added to the
-    list if missing). ``ceiling_vs_reference``: the model's ceiling (``ceiling_img_per_s``) over the reference's
+    rounds'. ``vs_base``: the ratio to the ``base_model``'s median from the same rounds (it is added to the
+    list if missing). ``ceiling_vs_base``: the model's ceiling (``ceiling_img_per_s``) over the base model's
     measured img/s; ``goal_needs_fraction``: the fraction of the matmul rate the model's counted FLOPs would have to
-    run at for ``goal`` x the reference's img/s (> 1: out of reach on this device without computing less)."""
-    names = list(dict.fromkeys(models + ([reference] if reference and reference not in models else [])))
+    run at for ``goal`` x the base model's img/s (> 1: out of reach on this device without computing less)."""
+    names = list(dict.fromkeys(models + ([base_model] if base_model and base_model not in models else [])))
     loops = {m: make_loop(m, preset, variant, dataset, device, overrides, data_root=data_root) for m in names}
     flops = {}
     for m, loop in loops.items():
@@ -149,11 +149,11 @@ def throughput_table(models: list[str], preset: str = "tiny", variant: str = "de
     peak = max(peaks)  # the best rate seen: a machine slowed by its neighbours for a round lowers no ceiling
     out = [{**_result(loop, m, preset, variant, dataset, iters, flops[m], statistics.median(rates[m]), peak),
             "rounds": rounds, "img_per_s_rounds": rates[m]} for m, loop in loops.items()]
-    if reference:
-        ref = next(r["img_per_s"] for r in out if r["model"] == reference)
+    if base_model:
+        ref = next(r["img_per_s"] for r in out if r["model"] == base_model)
         for r in out:
-            r["vs_reference"] = r["img_per_s"] / ref
-            r["ceiling_vs_reference"] = r["ceiling_img_per_s"] / ref
+            r["vs_base"] = r["img_per_s"] / ref
+            r["ceiling_vs_base"] = r["ceiling_img_per_s"] / ref
             r["goal"], r["goal_needs_fraction"] = goal, goal * ref / r["ceiling_img_per_s"]
     return out
 

@@ -24,7 +24,7 @@ from .checkpoint import LoopState
 from .loop import TrainingLoop
 from .preflight import check_output_shape
 from .run_options import backend_state, configure_backends, nondeterministic_op_error, set_memory_format
-from .sample_source import SampleSource, check_presets
+from .sample_source import SampleSource, check_protocols
 from .spec import TrainSpec
 from .tblog import RunLogger
 
@@ -43,16 +43,16 @@ def train(spec: TrainSpec, progress: bool | str = True, logger: RunLogger | None
         return _finished(run_dir, spec, status)
     device = resolve_device(spec.device)  # bad input fails here, before the run directory exists
     cfg = resolve_config(spec.model, spec.preset, spec.variant, dict(spec.overrides))
-    presets = _metric_presets(spec.metrics)
+    protocols = _metric_protocols(spec.metrics)
     data = load_dataset(spec.dataset, "train", spec.resolution, spec.channels, spec.data_root)
-    check_presets(spec.model, data, presets)  # models that sample from data need a split other than the reference
+    check_protocols(spec.model, data, protocols)  # models that sample from data need a split other than the real one
     results.check_writable(run_dir)
     try:
         with exclusive_lock(run_dir / ".lock"):  # one writer per run directory (two suites started at once)
             status = results.read_status(run_dir)  # it may have finished since
             if status["status"] in ("complete", "diverged"):
                 return _finished(run_dir, spec, status)
-            return _train_locked(spec, run_dir, progress, device, cfg, presets, data, logger or RunLogger())
+            return _train_locked(spec, run_dir, progress, device, cfg, protocols, data, logger or RunLogger())
     except LockBusy:
         raise RunBusy(f"run {run_dir} is being trained by another process") from None
 
@@ -63,7 +63,7 @@ def _finished(run_dir: Path, spec: TrainSpec, status: dict[str, Any]) -> RunResu
                      status.get("wall_s", 0.0), status.get("reason", ""))
 
 
-def _train_locked(spec: TrainSpec, run_dir: Path, progress: bool, device: str, cfg, presets: list[str],
+def _train_locked(spec: TrainSpec, run_dir: Path, progress: bool, device: str, cfg, protocols: list[str],
                   data: ImageData, logger: RunLogger | None = None) -> RunResult:
     removed = remove_stale_temps(run_dir)  # left by a killed process; only this process writes here now
     if removed:
@@ -77,7 +77,7 @@ def _train_locked(spec: TrainSpec, run_dir: Path, progress: bool, device: str, c
     check_output_shape(model, data.spec, data.images)  # resolution vs architecture, before anything is written
     set_memory_format(model, cfg)
     source = SampleSource(model, data, spec.data_root)
-    source.bind_default(presets)  # samples_from_data models: real images from a split that is not the reference
+    source.bind_default(protocols)  # samples_from_data models: conditioning images from a split the metric does not compare with
     g_ema = copy.deepcopy(model.G).eval().requires_grad_(False) if cfg.ema_kimg > 0 else None
     opt_g, opt_d = build_optimizers(model)
     data_rng = torch.Generator().manual_seed(spec.seed)
@@ -95,12 +95,12 @@ def _train_locked(spec: TrainSpec, run_dir: Path, progress: bool, device: str, c
         write_yaml(run_dir / "config.yaml", {
             "run": spec.run_id, "spec": spec.to_dict(), "model_config": to_dict(cfg),
             "params": model.param_counts(), "deviations": type(model).deviations.strip(),
-            "paper": type(model).paper.title, "dataset": _dataset_info(data), **source.describe(presets),
+            "paper": type(model).paper.title, "dataset": _dataset_info(data), **source.describe(protocols),
             "environment": environment(device),
             "backends": backend_state(device)})
     results.write_status(run_dir, "running", images_seen=st.images_seen, wall_s=st.wall_s)
 
-    loop = TrainingLoop(spec, model, g_ema, opt_g, opt_d, data, data_rng, st, run_dir, device, presets, source)
+    loop = TrainingLoop(spec, model, g_ema, opt_g, opt_d, data, data_rng, st, run_dir, device, protocols, source)
     if ckpts and loop.scalers:
         for name, scaler in loop.scalers.items():
             scaler.load_state_dict(scalers[name])
@@ -130,12 +130,12 @@ def build_optimizers(model: GAN) -> tuple[torch.optim.Adam, torch.optim.Adam]:
     return opt_g, opt_d
 
 
-def _metric_presets(names) -> list[str]:
+def _metric_protocols(names) -> list[str]:
     if not names:
         return []
-    from ..metrics import PRESETS
+    from ..metrics import PROTOCOLS
     for n in names:
-        PRESETS.get(n)  # one-line error for unknown names, before any training
+        PROTOCOLS.get(n)  # one-line error for unknown names, before any training
     return list(names)
 
 

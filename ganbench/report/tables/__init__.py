@@ -5,7 +5,7 @@
 Conventions (stated in every caption): values are taken at the final evaluation of each run; every table shows
 mean ± the half-width of the 95% Student-t interval over complete seeds (one seed: the value); rank groups come from
 Welch's t-tests with Holm correction (``stats.rank``) and only a group the tests separate is bold; the direction is
-taken from each metric preset. Model names carry marks (``marks.Marks``): [n] deviations, ‡ samples from real data.
+taken from each metric protocol. Model names carry marks (``marks.Marks``): [n] deviations, ‡ samples from real data.
 """
 from __future__ import annotations
 

@@ -82,7 +82,7 @@ def generic_ablation(g: Group, eff: EfficiencyIndex, model: str, variants: list[
     keys = [(model, g.preset, v) for v in variants]
     has_it = eff.has_it(keys)
     cols = (["Variant", "Change", "Status", "Seeds"] + [mk.label for mk in metrics]
-            + ([f"Δ {primary.preset_name}"] if primary else []) + ["NoP-G (M)", "NoP-D (M)"]
+            + ([f"Δ {primary.protocol}"] if primary else []) + ["NoP-G (M)", "NoP-D (M)"]
             + (["Frozen G / D (M)"] if frozen else []) + (["IT (s)"] if has_it else []))
     base = g.finals(model, "default", primary).mean if primary else None
     rows, means = [], [[] for _ in metrics]
@@ -105,7 +105,7 @@ def generic_ablation(g: Group, eff: EfficiencyIndex, model: str, variants: list[
     said: list[str] = []
     for j, mk in enumerate(metrics):
         _rank(rows, means[j], 4 + j, mk.higher, bold, mk.label, said)
-    delta = (f" Δ: variant mean minus the default's mean for {primary.preset_name} "
+    delta = (f" Δ: variant mean minus the default's mean for {primary.protocol} "
              f"({'higher' if primary.higher else 'lower'} is better)." if primary else "")
     caption = (f"Ablation of {model}, {g.title}: {_caption_common(g, metrics)} Change: the model-config fields in "
                f"which the variant's run differs from the default run. Values: {CI}.{delta} NoP-G/NoP-D: "

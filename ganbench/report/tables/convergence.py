@@ -71,7 +71,7 @@ def convergence_tables(g: Group, thresholds: dict[str, list[float]] | None = Non
             continue
         best_of = (lambda rr: rr["value"].max()) if mk.higher else (lambda rr: rr["value"].min())
         bests = [float(np.mean([best_of(rr) for _, rr in cs])) for cs in curves.values() if cs]
-        given = (thresholds or {}).get(mk.preset_name) or (thresholds or {}).get(mk.metric)
+        given = (thresholds or {}).get(mk.protocol) or (thresholds or {}).get(mk.metric)
         ts = sorted(given, reverse=not mk.higher) if given else auto_thresholds(bests, mk.higher)
         rel = "≥" if mk.higher else "≤"
         cols = (["Model", "Status", "Seeds", "Best", "kimg at best", "Final"]
@@ -124,7 +124,7 @@ def convergence_tables(g: Group, thresholds: dict[str, list[float]] | None = Non
         how = ("none (fewer than two models)" if not ts else "given on the command line" if given else
                "chosen from the data: the worst model's best value (reached by every model on average) and the "
                "median model's best value, rounded to 3 significant digits towards the reachable side")
-        caption = (f"Convergence, {g.title}, {mk.preset_name}: {_caption_common(g, [mk])} {every_txt.capitalize()} "
+        caption = (f"Convergence, {g.title}, {mk.protocol}: {_caption_common(g, [mk])} {every_txt.capitalize()} "
                    f"(best and thresholds count only evaluations after training started). Best: each seed's best "
                    f"evaluation, and the images seen at it; Final: the last evaluation of complete seeds. Thresholds "
                    f"T ({how}): images seen and training wall-clock (without evaluations) at the first evaluation "
@@ -140,7 +140,7 @@ def convergence_tables(g: Group, thresholds: dict[str, list[float]] | None = Non
         if no_init:
             notes.append(f"No evaluation at 0 images for {', '.join(no_init)}: thresholds not checked against "
                          f"initialisation.")
-        out.append(Table(f"convergence-{g.key}-{mk.preset_name}-{mk.metric}",
-                         f"Convergence, {g.title}, {mk.preset_name}", caption, cols, rows, bold,
+        out.append(Table(f"convergence-{g.key}-{mk.protocol}-{mk.metric}",
+                         f"Convergence, {g.title}, {mk.protocol}", caption, cols, rows, bold,
                          notes + _model_notes(g.runs, sorted({m for m, _ in entries}), [mk], marks)))
     return out

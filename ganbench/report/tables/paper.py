@@ -34,10 +34,10 @@ def _ours(groups: list[Group], model: str) -> tuple[Group, MetricKey, Finals] | 
 
 
 def _our_protocol(g: Group, mk: MetricKey, f: Finals) -> str:
-    n_ref = f"{fmt.count(mk.n_ref)} {mk.split}" if mk.split else "no reference"
+    n_real = f"{fmt.count(mk.n_real)} {mk.split}" if mk.split else "no real images"
     kimg = fmt.kimg(float(np.mean(f.images))) if f.images else "—"
-    return (f"{g.dataset} {g.resolution}×{g.resolution}×{g.channels}, {mk.preset_name}: {mk.extractor}, "
-            f"{fmt.count(mk.n_samples)} generated vs {n_ref}; {kimg} kimg, {g.preset} preset, "
+    return (f"{g.dataset} {g.resolution}×{g.resolution}×{g.channels}, {mk.protocol}: {mk.extractor}, "
+            f"{fmt.count(mk.n_samples)} generated vs {n_real}; {kimg} kimg, {g.preset} preset, "
             f"{len(f.values)} complete seed(s)")
 
 
@@ -54,8 +54,8 @@ def _differences(pub: dict[str, Any], g: Group, mk: MetricKey, conditional: bool
         d.append(f"features {pub['extractor']} → {mk.extractor}")
     if pub.get("n_gen") and pub["n_gen"] != mk.n_samples:
         d.append(f"{fmt.count(pub['n_gen'])} → {fmt.count(mk.n_samples)} generated")
-    if pub.get("ref_split") and pub["ref_split"] != mk.split:
-        d.append(f"reference {pub['ref_split']} → {mk.split}")
+    if pub.get("real_split") and pub["real_split"] != mk.split:
+        d.append(f"real split {pub['real_split']} → {mk.split}")
     if pub.get("conditional") is not None and bool(pub["conditional"]) != conditional:
         d.append(f"{'conditional' if pub['conditional'] else 'unconditional'} → "
                  f"{'conditional' if conditional else 'unconditional'}")
@@ -108,7 +108,7 @@ def paper_tables(rs: ResultSet, groups: list[Group], published: dict[str, Any] |
         conditional = False
         if ours:
             g, mk, f = ours
-            o_val = f"{finals_cell(f)} ({mk.preset_name})"
+            o_val = f"{finals_cell(f)} ({mk.protocol})"
             o_proto = _our_protocol(g, mk, f)
             cfg = _first(g.subset(m, "default"), "model_config")
             conditional = bool(cfg.get("conditional")) if isinstance(cfg, dict) else False

@@ -1,4 +1,4 @@
-"""Reference-side statistics: features of a real split, reduced to mean/covariance (and optionally kept), cached on
+"""RealStats-side statistics: features of a real split, reduced to mean/covariance (and optionally kept), cached on
 disk under ``<ganbench cache>/stats/``.
 
 The cache key holds everything that changes the numbers: dataset name, split, resolution, channels, extractor name,
@@ -29,13 +29,13 @@ from .features import Extractor
 from .frechet import Moments
 
 log = logging.getLogger(__name__)
-SUBSET_SEED = 0  # fixed: the reference subset is the same in every run
+SUBSET_SEED = 0  # fixed: the real subset is the same in every run
 VERSION = 1
 
 
 @dataclass
-class Reference:
-    """Statistics of ``n`` reference images on the extractor's ``fd_layer``; ``features`` kept when asked."""
+class RealStats:
+    """Statistics of ``n`` real images on the extractor's ``fd_layer``; ``features`` kept when asked."""
 
     mu: np.ndarray
     sigma: np.ndarray
@@ -45,16 +45,16 @@ class Reference:
     path: Path | None = None
 
 
-def subset_indices(n_total: int, n_ref: int | None) -> tuple[torch.Tensor | None, int, str]:
+def subset_indices(n_total: int, n_real: int | None) -> tuple[torch.Tensor | None, int, str]:
     """(indices or None for all, count, rule): a fixed seeded random subset, since splits may be sorted by class."""
-    if n_ref is None or n_ref >= n_total:
+    if n_real is None or n_real >= n_total:
         return None, n_total, "all"
     g = torch.Generator().manual_seed(SUBSET_SEED)
-    return rand.randperm(n_total, g)[:n_ref], n_ref, f"randperm-seed{SUBSET_SEED}"
+    return rand.randperm(n_total, g)[:n_real], n_real, f"randperm-seed{SUBSET_SEED}"
 
 
-def reference_key(data: ImageData, ext: Extractor, n_ref: int | None, keep_features: bool) -> dict[str, Any]:
-    _, n, rule = subset_indices(len(data), n_ref)
+def real_stats_key(data: ImageData, ext: Extractor, n_real: int | None, keep_features: bool) -> dict[str, Any]:
+    _, n, rule = subset_indices(len(data), n_real)
     return {"version": VERSION, "dataset": data.name, "split": data.split, "resolution": data.resolution,
             "channels": data.channels, "extractor": ext.name, "weights_sha256": ext.weights_sha256,
             "layer": ext.fd_layer, "preprocessing": ext.preprocessing, "n": n, "subset": rule,
@@ -79,10 +79,10 @@ def extract_all(ext: Extractor, images: torch.Tensor, batch_size: int = 250,
     return {k: np.concatenate(v) for k, v in out.items()}
 
 
-def compute_reference(data: ImageData, ext: Extractor, n_ref: int | None, keep_features: bool,
-                      batch_size: int = 250) -> Reference:
+def compute_real_stats(data: ImageData, ext: Extractor, n_real: int | None, keep_features: bool,
+                      batch_size: int = 250) -> RealStats:
     """Features of the (subset of the) split, streamed in batches, reduced to float64 mean/covariance."""
-    idx, n, _ = subset_indices(len(data), n_ref)
+    idx, n, _ = subset_indices(len(data), n_real)
     moments, kept = Moments(), []
     for start in range(0, n, batch_size):
         sel = slice(start, min(start + batch_size, n))
@@ -92,11 +92,11 @@ def compute_reference(data: ImageData, ext: Extractor, n_ref: int | None, keep_f
         if keep_features:
             kept.append(f)
     mu, sigma = moments.stats()
-    return Reference(mu, sigma, np.concatenate(kept) if keep_features else None, n,
-                     reference_key(data, ext, n_ref, keep_features))
+    return RealStats(mu, sigma, np.concatenate(kept) if keep_features else None, n,
+                     real_stats_key(data, ext, n_real, keep_features))
 
 
-def save_reference(ref: Reference, path: Path) -> Path:
+def save_real_stats(ref: RealStats, path: Path) -> Path:
     arrays = {"mu": ref.mu, "sigma": ref.sigma, "meta": np.array(json.dumps(ref.meta, sort_keys=True))}
     if ref.features is not None:
         arrays["features"] = ref.features
@@ -105,7 +105,7 @@ def save_reference(ref: Reference, path: Path) -> Path:
     return path
 
 
-def load_stats_file(path: str | Path) -> Reference:
+def load_stats_file(path: str | Path) -> RealStats:
     """Read a statistics .npz (ours, or any with ``mu``/``sigma`` arrays such as pytorch-fid's) without pickle."""
     path = Path(path)
     with np.load(path, allow_pickle=False) as z:
@@ -113,7 +113,7 @@ def load_stats_file(path: str | Path) -> Reference:
             raise ValueError(f"no 'mu'/'sigma' arrays in {path}")
         meta = json.loads(str(z["meta"])) if "meta" in z else {}
         feats = z["features"] if "features" in z else None
-        return Reference(z["mu"].astype(np.float64), z["sigma"].astype(np.float64), feats,
+        return RealStats(z["mu"].astype(np.float64), z["sigma"].astype(np.float64), feats,
                          int(meta.get("n", 0)), meta, path)
 
 
@@ -121,7 +121,7 @@ STATS_KEYS = ("extractor", "weights_sha256", "preprocessing", "layer", "n")
 FOREIGN = "foreign stats (unknown weights)"
 
 
-def check_stats(ref: Reference, ext: Extractor, foreign_ok: bool = False) -> str:
+def check_stats(ref: RealStats, ext: Extractor, foreign_ok: bool = False) -> str:
     """Check a statistics file against ``ext``: ganbench files must match its extractor, weights sha256,
     preprocessing and layer and carry n; a file without ganbench metadata (pytorch-fid, clean-fid) is taken only
     with ``foreign_ok`` and its dimension checked. Returns the label for output rows."""
@@ -147,16 +147,16 @@ def check_stats(ref: Reference, ext: Extractor, foreign_ok: bool = False) -> str
     return ext.name
 
 
-def export_pytorch_fid(ref: Reference, path: Path) -> Path:
+def export_pytorch_fid(ref: RealStats, path: Path) -> Path:
     """Write ``mu``/``sigma`` only (the pytorch-fid / clean-fid layout), atomically."""
     atomic_write(path, lambda f: np.savez(f, mu=ref.mu, sigma=ref.sigma))
     return path
 
 
-def reference_stats(data: ImageData, ext: Extractor, n_ref: int | None = None, keep_features: bool = False,
-                    batch_size: int = 250, use_cache: bool = True) -> Reference:
-    """Cached reference statistics; a cached file with features also serves a request without them."""
-    key = reference_key(data, ext, n_ref, keep_features)
+def real_stats(data: ImageData, ext: Extractor, n_real: int | None = None, keep_features: bool = False,
+                    batch_size: int = 250, use_cache: bool = True) -> RealStats:
+    """Cached statistics of real images; a cached file with features also serves a request without them."""
+    key = real_stats_key(data, ext, n_real, keep_features)
     if use_cache:
         tries = [key] if keep_features else [{**key, "features": True}, key]
         for k in tries:
@@ -169,7 +169,7 @@ def reference_stats(data: ImageData, ext: Extractor, n_ref: int | None = None, k
                     log.warning("statistics cache %s holds another key; recomputing", path)
                 except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as e:
                     log.warning("unreadable statistics cache %s (%s); recomputing", path, e)
-    ref = compute_reference(data, ext, n_ref, keep_features, batch_size)
+    ref = compute_real_stats(data, ext, n_real, keep_features, batch_size)
     if use_cache:
-        save_reference(ref, cache_path(key))
+        save_real_stats(ref, cache_path(key))
     return ref
