@@ -23,6 +23,20 @@ def git_commit() -> str:
         return "unknown"
 
 
+def git_diff() -> str:
+    """What a dirty working tree holds beyond its commit: ``git diff HEAD`` (tracked files) and the untracked files'
+    names, so that a run made from uncommitted code records the code it ran ("" on a clean tree or without git)."""
+    root = Path(__file__).resolve().parent.parent
+    try:
+        diff = subprocess.run(["git", "diff", "HEAD", "--binary"], cwd=root, capture_output=True, text=True,
+                              timeout=30).stdout
+        new = subprocess.run(["git", "ls-files", "--others", "--exclude-standard"], cwd=root, capture_output=True,
+                             text=True, timeout=30).stdout.split()
+    except (OSError, subprocess.SubprocessError):
+        return ""
+    return diff + "".join(f"# untracked: {f}\n" for f in new)
+
+
 def cpu_name() -> str:
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -69,3 +83,15 @@ def environment(device: str) -> dict:
     return {"git_commit": git_commit(), "packages": pkgs, "python": platform.python_version(),
             "device": device_name(device), "cpu": cpu_name(), "cpu_count": os.cpu_count(),
             "torch_threads": torch.get_num_threads(), "host": platform.node()}
+
+
+def run_environment(device: str, run_dir: Path) -> dict:
+    """``environment`` for a run's config.yaml; on a dirty tree the uncommitted code goes to ``run_dir/git.diff``
+    (named in ``environment.git_diff``), so what a run ran can be recovered."""
+    from .io import write_text
+
+    env = environment(device)
+    if env["git_commit"].endswith("-dirty"):
+        env["git_diff"] = "git.diff"
+        write_text(Path(run_dir) / "git.diff", git_diff())
+    return env

@@ -114,7 +114,8 @@ def test_grid_needs_select_by(tmp_path):
 def test_tiny_presets_carry_the_recorded_tuning():
     """No hand-picked rates: every model's comparison preset has exactly the learning rates the committed tuning
     record picked (its paper rates times the chosen multiplier), and the record is of the shipped grid."""
-    from ganbench.analysis.tuning import load_record, tuned_rates
+    from ganbench.analysis.tuning import tuned_rates
+    from ganbench.suites.tuning_record import load_record
 
     record = load_record()
     assert record is not None, "no ganbench/suites/tune.selection.json: run `ganbench tune --record`"

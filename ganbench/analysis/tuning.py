@@ -13,22 +13,13 @@ rates times the recorded multiplier (no hand-picked values), and reports print t
 """
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 from typing import Any
 
 from ..errors import GanbenchError
 
-RECORD = Path(__file__).resolve().parents[1] / "suites" / "tune.selection.json"
-
-
-def load_record(path: Path = RECORD) -> dict[str, Any] | None:
-    """The tuning record, or None when there is none (or it is unreadable)."""
-    try:
-        return json.loads(Path(path).read_text())
-    except (OSError, ValueError):
-        return None
+from ..suites.tuning_record import load_record
 
 
 def tuned_rates(model: str, record: dict[str, Any] | None = None) -> dict[str, float] | None:

@@ -135,7 +135,10 @@ def train(model, dataset, preset, variant, kimg, seed, eval_every, metrics, reso
 
 
 @cli.command()
-@click.option("--suite", required=True, help="suite name (ganbench list suites) or a YAML file")
+@click.option("--suite", default=None, help="suite name (ganbench list suites) or a YAML file")
+@click.option("--plan", "plan_file", default=None, type=click.Path(dir_okay=False),
+              help="instead of --suite: the runs of a frozen plan (a clean, committed tree only; the plan is copied "
+                   "into the results folder)")
 @click.option("--profile", default=None, help="a named profile of the suite (e.g. quick, full)")
 @click.option("--preset", default=None, help="override the suite's preset (paper | tiny)")
 @click.option("--dataset", default=None, help="override the suite's dataset")
@@ -150,21 +153,35 @@ def train(model, dataset, preset, variant, kimg, seed, eval_every, metrics, reso
 @click.option("--dry-run", is_flag=True, help="print the runs and exit")
 @click.option("--deterministic", is_flag=True, help=DETERMINISTIC_HELP)
 @_common
-def run(suite, profile, preset, dataset, seeds, kimg, eval_every, metrics, models, executor, workers, address,
-        dry_run, deterministic, device, data_root, results_root, quiet, log_format) -> None:
-    """Run every training run of a suite; complete runs are skipped, interrupted ones resume."""
+def run(suite, plan_file, profile, preset, dataset, seeds, kimg, eval_every, metrics, models, executor, workers,
+        address, dry_run, deterministic, device, data_root, results_root, quiet, log_format) -> None:
+    """Run every training run of a suite (or of a frozen plan); complete runs are skipped, interrupted ones
+    resume."""
     from .. import results
     from ..executors import execute
     from ..suites import SuiteOptions, expand
 
     mode = choose(log_format, quiet)
     _logging(quiet)
-    opts = SuiteOptions(profile=profile, preset=preset, dataset=dataset, data_root=data_root,
-                        seeds=_csv(seeds, int), kimg=kimg, eval_every_kimg=eval_every,
-                        metrics=None if metrics is None else _csv(metrics) or (),  # "": no metrics
-                        models=_csv(models), device=device, deterministic=deterministic)
     root = Path(results_root) if results_root else results.default_root()
-    specs = expand(suite, opts, root)
+    if plan_file:
+        given = [k for k, v in {"--suite": suite, "--profile": profile, "--preset": preset, "--dataset": dataset,
+                                "--seeds": seeds, "--kimg": kimg, "--eval-every": eval_every, "--metrics": metrics,
+                                "--models": models}.items() if v is not None]
+        if given:
+            raise GanbenchError(f"{given[0]} does not go with --plan: the plan fixes the runs")
+        from ..analysis.plan import start_planned
+
+        specs = start_planned(Path(plan_file), root, device, deterministic, dry_run)
+        suite = Path(plan_file).stem
+    elif not suite:
+        raise GanbenchError("give --suite NAME (or --plan FILE)")
+    else:
+        opts = SuiteOptions(profile=profile, preset=preset, dataset=dataset, data_root=data_root,
+                            seeds=_csv(seeds, int), kimg=kimg, eval_every_kimg=eval_every,
+                            metrics=None if metrics is None else _csv(metrics) or (),  # "": no metrics
+                            models=_csv(models), device=device, deterministic=deterministic)
+        specs = expand(suite, opts, root)
     if dry_run:
         for s in specs:
             click.echo(s.out_dir)

@@ -89,7 +89,7 @@ def run_efficiency(spec: EfficiencySpec) -> RunResult:
     from ..io import write_yaml
     from ..models import create_model
     from ..models.base import MODELS, resolve_config
-    from ..provenance import environment, resolve_device
+    from ..provenance import resolve_device, run_environment
     from .measure import default_repeats, efficiency, timing_label
 
     if not spec.out_dir:
@@ -130,7 +130,7 @@ def run_efficiency(spec: EfficiencySpec) -> RunResult:
         "timing": timing_label(device, repeats), "repeats": repeats,
         "flops": "torch.utils.flop_counter.FlopCounterMode around model.sample(1); multiply-add = 2 FLOPs; "
                  "element-wise ops not counted",
-        "environment": environment(device)})
+        "environment": run_environment(device, run_dir)})
     results.write_status(run_dir, "running")
     t0 = time.perf_counter()
     r = efficiency(model, spec.n_images, device, seed=spec.seed, repeats=repeats)

@@ -100,7 +100,7 @@ def build(root: Path, out: Path, published: dict[str, Any] | None = None, extra_
     extractor's metric-validation result (default: the committed ganbench/metrics/weights/*.validation.json);
     ``tuning`` reads the tuning record (default: the committed ganbench/suites/tune.selection.json); ``claims``: the
     claims to test (default: the committed ganbench/claims.yaml); ``samples``: a grid per "run" or per "arm"."""
-    from ..analysis.tuning import load_record
+    from ..suites.tuning_record import load_record
     from .tuning import tuning_section
     root = Path(root)
     rs = load(root, list(extra_roots))

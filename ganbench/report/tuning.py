@@ -82,7 +82,7 @@ def selection_markdown(suite, payload: dict[str, Any], table) -> list[str]:
 def write_selection(suite, payload: dict[str, Any], table, out, record: bool = False, log=None) -> list[str]:
     """Write ``selection.md`` and ``selection.json`` into ``out`` (and, with ``record``, the committed tuning
     record that presets and reports cite); returns the Markdown lines."""
-    from ..analysis.tuning import RECORD
+    from ..suites.tuning_record import RECORD
     from ..io import write_json, write_text
 
     md = selection_markdown(suite, payload, table)

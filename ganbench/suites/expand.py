@@ -16,6 +16,7 @@ from ..models.base import MODELS, resolve_config
 from ..results import Job
 from ..training import TrainSpec
 from .suite import RunEntry, Suite, check_windows, load_suite
+from .tuning_record import load_record, tuning_seed_conflicts
 
 __all__ = ["SuiteOptions", "apply_profile", "expand", "expand_training", "expand_efficiency", "EXPANDERS",
            "resolve_point"]
@@ -120,7 +121,23 @@ def expand_training(suite: Suite, opts: SuiteOptions, results_root: Path) -> lis
     if opts.models:
         for m in opts.models:
             MODELS.get(m)
+    check_tuning_seeds(suite, specs)
     return specs
+
+
+def check_tuning_seeds(suite: Suite, specs: list[TrainSpec]) -> None:
+    """A one-line error when the suite would evaluate a tuned model on a seed its tuning runs used (a tuning suite
+    itself, and a suite that says why it may, ``reuses_tuning_seeds``, are exempt)."""
+    if suite.grid or suite.reuses_tuning_seeds:
+        return
+    record = load_record()
+    bad = tuning_seed_conflicts(specs, record)
+    if bad:
+        s = bad[0]
+        raise GanbenchError(f"suite {suite.name} would evaluate {s.model} ({s.preset}) on seed {s.seed}, which its "
+                            f"tuning runs used (suites/tune.selection.json: seeds "
+                            f"{', '.join(map(str, record['seeds']))}); evaluate on other seeds, or give the suite "
+                            f"'reuses_tuning_seeds: <why>' if it ranks nothing")
 
 
 def expand_efficiency(suite: Suite, opts: SuiteOptions, results_root: Path) -> list[EfficiencySpec]:

@@ -7,6 +7,10 @@ runs only the first n of the suite's seeds, for arms too costly for all of them)
 (named override sets such as ``quick``/``full``; ``default_profile`` picks one). ``grid`` (name -> config overrides)
 runs every entry once per grid point, with the same seeds and budget: the shared tuning grid of ``ganbench tune``.
 
+``reuses_tuning_seeds: "<why>"`` lets a suite (or a profile) evaluate a tuned model on a seed its tuning runs used;
+without it such a suite is a one-line error (``expand``), because a run that reproduces a tuning run favours the
+tuned arm. Only suites that rank nothing (a wiring check, the CI gate, an exploratory record) carry it.
+
 ``task: efficiency`` makes a suite measure instead of train (``ganbench.efficiency``): parameter counts, FLOPs
 per image and the time to generate ``n_images`` images, for every run entry and every preset in ``presets`` (a run
 entry may narrow ``presets`` and list ``variants``); training keys (kimg, metrics, seeds) are then unused.
@@ -59,6 +63,7 @@ class Suite:
     grid: dict[str, dict[str, Any]] = field(default_factory=dict)  # tuning: point name -> config overrides
     select_by: str | None = None  # tuning: the held-out metric protocol that picks a grid point
     windows: dict[str, list[str]] = field(default_factory=dict)  # tuning: model -> the grid points it runs (all)
+    reuses_tuning_seeds: str = ""  # why this suite may evaluate tuned models on tuning seeds (it ranks nothing)
 
 
 def names() -> list[str]:

@@ -17,7 +17,7 @@ from ..data import ImageData, load_dataset
 from ..errors import GanbenchError
 from ..io import LockBusy, exclusive_lock, remove_stale_temps, write_yaml
 from ..models.base import GAN, create_model, resolve_config
-from ..provenance import environment, resolve_device
+from ..provenance import resolve_device, run_environment
 from ..results import RunBusy, RunResult
 from . import checkpoint
 from .checkpoint import LoopState
@@ -96,7 +96,7 @@ def _train_locked(spec: TrainSpec, run_dir: Path, progress: bool, device: str, c
             "run": spec.run_id, "spec": spec.to_dict(), "model_config": to_dict(cfg),
             "params": model.param_counts(), "deviations": type(model).deviations.strip(),
             "paper": type(model).paper.title, "dataset": _dataset_info(data), **source.describe(protocols),
-            "environment": environment(device),
+            "environment": run_environment(device, run_dir),
             "backends": backend_state(device)})
     results.write_status(run_dir, "running", images_seen=st.images_seen, wall_s=st.wall_s)
 
