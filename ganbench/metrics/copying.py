@@ -78,6 +78,8 @@ CT_THRESHOLD = -3.0  # C_T below this: data-copying (Meehan et al.)
 GAP_Z = -3.0  # permutation z of a train/test gap below this: flagged
 N_PERMUTATIONS = 100  # permutation re-splits for the gaps' null
 HALVES_SEED = 0  # the fixed permutation that splits the test split into reference / control halves
+SUBSET_SALT = 1_000_003  # added to the seed of the gaps' train subset, so a caller's randperm(seed) of the train
+# split (e.g. the copies of a control) is never the subset itself
 GAP_TOPK = 64  # nearest pooled neighbours kept per generated sample for the nn_gap permutations
 _CHUNK_ELEMENTS = 1 << 25  # float64 distance block of at most 32M entries (256 MB)
 
@@ -296,7 +298,7 @@ def prepare_reference(train: Any, held_out: Any, *, extractor: str = "", device:
     if missing:
         raise ValueError(f"C_T cells {missing[:5]} hold no held-out sample; use fewer cells than {cells}")
     held_cell_nn = _cell_nn(h, hcells, t, tcells, len(cent))
-    g = torch.Generator().manual_seed(seed)
+    g = torch.Generator().manual_seed(seed + SUBSET_SALT)  # salted: never the randperm(seed) that picks images
     subset = rand.randperm(len(t), g, device=t.device)[:len(h)]
     ref = CopyingReference(t, h, extractor, seed, held_nn, cent, tcells, hcells, held_cell_nn, subset,
                            _moments(t[subset]), _moments(h))
