@@ -280,3 +280,28 @@ def test_cuda_agrees_with_cpu(toy):
         a, b = C.evaluate_copying(fresh, ref, (m,), n_permutations=10)[m], \
             C.evaluate_copying(g, gpu, (m,), n_permutations=10)[m]
         assert a.value == pytest.approx(b.value, rel=1e-6, abs=1e-9), m
+
+
+def test_c_t_equals_meehan_et_al_official_code_on_a_small_case():
+    # 3 given cells in 2-D. The expected values come from one run of the official code (casey-meehan/data-copying,
+    # data_copying_tests.C_T with tau = 20 / m; its mannwhitneyu fed with raveled (n, 1) arrays, as old scipy did).
+    # They depend only on integer U counts and cell sizes (no distance ties here), so no CPU's rounding enters.
+    rng = np.random.default_rng(7)
+    k, centers = 3, np.array([[0, 0], [20, 0], [0, 20]], float)
+    t_cells = np.repeat(np.arange(k), [40, 50, 30])
+    t = centers[t_cells] + rng.normal(size=(120, 2))
+    p_cells = np.repeat(np.arange(k), [25, 35, 20])
+    p = centers[p_cells] + rng.normal(size=(80, 2))
+    q_cells = np.repeat(np.arange(k), [30, 22, 15])  # cell 2 (15 <= 20 generated samples) is left out
+    q = centers[q_cells] + rng.normal(size=(67, 2)) * np.array([0.5, 1.0, 1.5])[q_cells, None]
+
+    def cell_nn(x, xc):
+        out = np.empty(len(x))
+        for c in range(k):
+            out[xc == c] = C.nn_distances(x[xc == c], t[t_cells == c])[0].numpy()
+        return out
+
+    val, z, used = C.c_t_from_cells(cell_nn(q, q_cells), q_cells, cell_nn(p, p_cells), p_cells, k)
+    assert used.tolist() == [True, True, False]
+    assert z[:2] == pytest.approx([-2.08753101, 2.45060015], abs=1e-8)
+    assert val == pytest.approx(0.5597121688454401, rel=1e-12)
