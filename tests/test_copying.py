@@ -305,3 +305,13 @@ def test_c_t_equals_meehan_et_al_official_code_on_a_small_case():
     assert used.tolist() == [True, True, False]
     assert z[:2] == pytest.approx([-2.08753101, 2.45060015], abs=1e-8)
     assert val == pytest.approx(0.5597121688454401, rel=1e-12)
+
+
+def test_copy_rate_reports_repeated_samples(toy):
+    # mode collapse: 10 fresh images repeated. The binomial and exact tests assume independent samples, so the
+    # result says how many distinct samples and distinct training neighbours stand behind the rate.
+    train, held, fresh, ref, rng = toy
+    r = C.copy_rate(np.repeat(fresh[:10], 50, axis=0), ref)
+    assert r.extra["distinct_generated"] == 10
+    assert r.extra["distinct_train_neighbours_of_close"] <= 10
+    assert r.extra["k"] % 50 == 0  # whole images are either close or not

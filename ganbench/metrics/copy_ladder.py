@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import platform
 import time
 from dataclasses import dataclass, field
@@ -210,6 +211,16 @@ def time_evaluation(feats: Tensor, ref: CopyingReference, metrics: tuple[str, ..
     return med
 
 
+def _cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def main(argv: list[str] | None = None) -> int:
     import argparse
 
@@ -249,8 +260,9 @@ def main(argv: list[str] | None = None) -> int:
     cost = time_evaluation(featurize(sets["mix50"]), ref)
     lad.seconds = {"features_cached": t1 - t0, "prepare_reference": t2 - t1,
                    **{f"eval_{k}": v for k, v in cost.items()}}
-    lad.machine = (f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} torch threads, "
-                   f"device {a.device}")
+    lad.machine = (f"{_cpu_name()}, {os.cpu_count()} cores, {torch.get_num_threads()} torch threads, device "
+                   f"{a.device}; load average {os.getloadavg()[0]:.1f} at the end (other jobs shared the machine "
+                   f"when it exceeds the core count)")
     print(lad.markdown())
     if a.record or a.out:
         out = a.out or WEIGHTS_DIR

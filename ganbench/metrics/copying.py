@@ -373,12 +373,16 @@ def copy_rate(gen: Any, ref: CopyingReference, q: float = COPY_Q) -> CopyResult:
     """Share of generated samples closer to their nearest training image than the q-quantile of held-out images'
     nearest-training distances (see the module docstring for the tests and the verdict)."""
     g = as_features(gen, ref.device)
-    d, _ = nn_distances(g, ref.train)
+    d, i = nn_distances(g, ref.train)
     s = copy_rate_from_distances(_np(d), _np(ref.held_nn), q)
+    close = d < s["tau"]
+    # the tests assume independent samples: repeated samples (mode collapse) break that, so say how many there are
     return _base(ref, "copy_rate", g, s["rate"], s["p_exact"] < ALPHA, quantile=q, baseline=s["expected_null"],
                  ci_low=s["ci_low"], ci_high=s["ci_high"], p_value=s["p_exact"],
                  extra={"tau": s["tau"], "k": s["k"], "r": s["r"], "p_binomial": s["p_binomial"],
-                        "median_nn_gen": float(d.median()), "median_nn_held_out": float(ref.held_nn.median())})
+                        "median_nn_gen": float(d.median()), "median_nn_held_out": float(ref.held_nn.median()),
+                        "distinct_generated": len(torch.unique(g, dim=0)),
+                        "distinct_train_neighbours_of_close": len(torch.unique(i[close]))})
 
 
 def c_t(gen: Any, ref: CopyingReference, min_gen: int = CT_MIN_GEN) -> CopyResult:
