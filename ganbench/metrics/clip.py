@@ -167,7 +167,7 @@ def _metric_names(suffix: str) -> dict[str, str]:
 @register_extractor
 class ClipVitB32Extractor(_ClipExtractor):
     name = model = "clip-vit-b-32"
-    description = "OpenAI CLIP ViT-B/32 image embedding via torch-fidelity: 512-d (FD_CLIP of Kynkaanniemi et al.)"
+    description = "OpenAI CLIP ViT-B/32 image embedding via torch-fidelity (FD_CLIP of Kynkaanniemi et al.)"
     layers = {"pool": 512}
     metric_names = _metric_names("")
 
@@ -175,7 +175,7 @@ class ClipVitB32Extractor(_ClipExtractor):
 @register_extractor
 class ClipVitB16Extractor(_ClipExtractor):
     name = model = "clip-vit-b-16"
-    description = "OpenAI CLIP ViT-B/16 image embedding via torch-fidelity: 512-d"
+    description = "OpenAI CLIP ViT-B/16 image embedding via torch-fidelity"
     layers = {"pool": 512}
     metric_names = _metric_names("_b16")
 
@@ -183,6 +183,6 @@ class ClipVitB16Extractor(_ClipExtractor):
 @register_extractor
 class ClipVitL14Extractor(_ClipExtractor):
     name = model = "clip-vit-l-14"
-    description = "OpenAI CLIP ViT-L/14 image embedding via torch-fidelity: 768-d"
+    description = "OpenAI CLIP ViT-L/14 image embedding via torch-fidelity"
     layers = {"pool": 768}
     metric_names = _metric_names("_l14")

@@ -216,7 +216,7 @@ def _metric_names(suffix: str) -> dict[str, str]:
 @register_extractor
 class Dinov2VitS14Extractor(_Dinov2Extractor):
     name = model = "dinov2-vit-s-14"
-    description = "DINOv2 ViT-S/14 CLS embedding via torch-fidelity: 384-d"
+    description = "DINOv2 ViT-S/14 CLS embedding via torch-fidelity"
     layers = {"pool": 384}
     metric_names = _metric_names("_s14")
 
@@ -224,7 +224,7 @@ class Dinov2VitS14Extractor(_Dinov2Extractor):
 @register_extractor
 class Dinov2VitB14Extractor(_Dinov2Extractor):
     name = model = "dinov2-vit-b-14"
-    description = "DINOv2 ViT-B/14 CLS embedding via torch-fidelity: 768-d"
+    description = "DINOv2 ViT-B/14 CLS embedding via torch-fidelity"
     layers = {"pool": 768}
     metric_names = _metric_names("_b14")
 
@@ -232,7 +232,7 @@ class Dinov2VitB14Extractor(_Dinov2Extractor):
 @register_extractor
 class Dinov2VitL14Extractor(_Dinov2Extractor):
     name = model = "dinov2-vit-l-14"
-    description = "DINOv2 ViT-L/14 CLS embedding via torch-fidelity: 1024-d (FD_DINOv2 of Stein et al. 2023)"
+    description = "DINOv2 ViT-L/14 CLS embedding via torch-fidelity (FD_DINOv2 of Stein et al. 2023)"
     layers = {"pool": 1024}
     metric_names = _metric_names("")
 
@@ -240,6 +240,6 @@ class Dinov2VitL14Extractor(_Dinov2Extractor):
 @register_extractor
 class Dinov2VitG14Extractor(_Dinov2Extractor):
     name = model = "dinov2-vit-g-14"
-    description = "DINOv2 ViT-G/14 CLS embedding via torch-fidelity: 1536-d"
+    description = "DINOv2 ViT-G/14 CLS embedding via torch-fidelity"
     layers = {"pool": 1536}
     metric_names = _metric_names("_g14")
