@@ -19,6 +19,9 @@ Criteria per metric (all must hold for PASS):
   1. strictly monotone along mix0 < mix25 < mix50 < mix75 < mix100 in the metric's copying direction;
   2. no perfect-generaliser draw (mix0, perfect1..4) flagged;
   3. the exact copies (mix100) flagged.
+``python -m ganbench.metrics.copy_ladder EXTRACTOR [--n 2000 --seed 0 --record]`` runs it on the whole train split
+and the test split's reference half (cached features), prints the table, measures the cost of one evaluation, and
+exits 1 when the copy rate or C_T fails; ``--record`` writes ``weights/<extractor>.copying.json`` and ``.md``.
 """
 from __future__ import annotations
 
