@@ -60,7 +60,7 @@ def test_control_sets_are_what_they_claim():
 def small_ladder():
     train, test = _synthetic()
     ref_idx, ctrl_idx = C.heldout_halves(len(test))
-    feat = lambda x: x.flatten(1).double()  # noqa: E731  (pixels as features)
+    feat = lambda x: x.flatten(1).double()
     ref = C.prepare_reference(feat(train), feat(test[ref_idx]), extractor="pixels", cells=5, seed=0)
     sets = L.control_sets(train, test[ctrl_idx], 500, seed=0)
     return L.run_copy_ladder(sets, ref, feat, dataset="synthetic", seed=0, metrics=("copy_rate", "c_t", "nn_gap"))

@@ -243,7 +243,9 @@ def test_dinov2_wiring_through_a_local_hub_repository(stub_repo, tmp_path, monke
     assert ext.weights_file == hub / "dinov2_vits14_pretrain.pth"
     _check_wiring(ext, 384)
     # torch-fidelity's forward: TF1 bilinear to 224, ImageNet normalisation, then the backbone
-    from torch_fidelity.interpolate_compat_tensorflow import interpolate_bilinear_2d_like_tensorflow1x
+    from torch_fidelity.interpolate_compat_tensorflow import (
+        interpolate_bilinear_2d_like_tensorflow1x,
+    )
     x = _images(2)
     y = interpolate_bilinear_2d_like_tensorflow1x(x.float(), size=(224, 224), align_corners=False)
     mean = torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1) * 255

@@ -116,7 +116,7 @@ def build_net(model: str, state_dict: dict[str, Tensor]) -> nn.Module:
     from torch_fidelity.feature_extractor_clip import FeatureExtractorCLIP, build_model
 
     class _FromStateDict(FeatureExtractorCLIP):
-        def __init__(self) -> None:  # noqa: D401  (FeatureExtractorCLIP.__init__ without its loading)
+        def __init__(self) -> None:  # FeatureExtractorCLIP.__init__ without its file loading
             FeatureExtractorBase.__init__(self, model, ["clip"])
             self.feature_extractor_internal_dtype = torch.float32
             self.model = build_model(dict(state_dict), torch.float32)

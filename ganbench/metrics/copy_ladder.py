@@ -30,10 +30,10 @@ import math
 import os
 import platform
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import torch
@@ -152,7 +152,7 @@ class CopyLadder:
                              "higher_means_copying": HIGHER_MEANS_COPYING[m]} for m in self.metrics},
             "sets": {s: {m: r.to_dict() for m, r in res.items()} for s, res in self.results.items()},
             "seconds": self.seconds, "machine": self.machine,
-            "date": datetime.now(timezone.utc).strftime("%Y-%m-%d"), "command": self.command(),
+            "date": datetime.now(UTC).strftime("%Y-%m-%d"), "command": self.command(),
         }
 
     def markdown(self) -> str:
@@ -160,9 +160,9 @@ class CopyLadder:
         fmt = {"copy_rate": "{:.3f}", "c_t": "{:.2f}", "authenticity": "{:.3f}", "nn_gap": "{:+.4f}",
                "fd_gap": "{:+.4f}"}
         lines = [f"# Copy ladder: {self.extractor} on {self.dataset}", "",
-                 f"`{self.command()}`: n = {self.n} per set, seed {self.seed}; {self.n_train} train images, "
-                 f"{self.n_held_out} held-out (reference half of the test split); C_T on {self.cells} k-means cells. "
-                 f"A `*` marks a flagged set.", "",
+                 (f"`{self.command()}`: n = {self.n} per set, seed {self.seed}; {self.n_train} train images, "
+                  f"{self.n_held_out} held-out (reference half of the test split); C_T on {self.cells} k-means "
+                  f"cells. A `*` marks a flagged set."), "",
                  "| set | " + " | ".join(ms) + " |", "|---|" + "--:|" * len(ms)]
         for s, res in self.results.items():
             cells = []

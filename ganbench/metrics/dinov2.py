@@ -168,7 +168,10 @@ def wrap(model: str, backbone: nn.Module) -> nn.Module:
     """torch-fidelity's FeatureExtractorDinoV2 with ``backbone`` as its ``model``: its constructor without the
     ``torch.hub.load`` from GitHub, so its ``forward`` (resize, normalisation, backbone) is used unchanged."""
     from torch_fidelity.feature_extractor_base import FeatureExtractorBase
-    from torch_fidelity.feature_extractor_dinov2 import MODEL_METADATA, FeatureExtractorDinoV2
+    from torch_fidelity.feature_extractor_dinov2 import (
+        MODEL_METADATA,
+        FeatureExtractorDinoV2,
+    )
 
     if MODEL_METADATA.get(model) != ARCH[model][1]:
         raise GanbenchError(f"torch-fidelity does not know {model} as {ARCH[model][1]}")
