@@ -315,3 +315,39 @@ def test_copy_rate_reports_repeated_samples(toy):
     assert r.extra["distinct_generated"] == 10
     assert r.extra["distinct_train_neighbours_of_close"] <= 10
     assert r.extra["k"] % 50 == 0  # whole images are either close or not
+
+
+def test_copying_reference_is_cached_on_disk(tmp_path, monkeypatch):
+    # the synthetic dataset in fmnist-cnn space; a second call reads <cache>/copying/ and gives the same reference
+    from ganbench.data import load_dataset
+    from ganbench.metrics.features import get_extractor
+
+    monkeypatch.setenv("GANBENCH_CACHE", str(tmp_path))
+    train, test = load_dataset("synthetic", "train", 32, 1), load_dataset("synthetic", "test", 32, 1)
+    ext = get_extractor("fmnist-cnn")
+    a = C.copying_reference(train, test, ext, cells=4)
+    assert len(list((tmp_path / "copying").glob("*.npz"))) == 1
+    C.copying_reference(train, test, ext, cells=3)  # another key: another file
+    assert len(list((tmp_path / "copying").glob("*.npz"))) == 2
+
+    def recompute(*a, **k):
+        raise AssertionError("the cached reference was not used")
+
+    monkeypatch.setattr(C, "prepare_reference", recompute)
+    b = C.copying_reference(train, test, ext, cells=4)
+    for k in ("held_nn", "centroids", "train_cells", "held_cells", "held_cell_nn", "subset", "train_radius"):
+        assert torch.equal(getattr(a, k), getattr(b, k)), k
+    assert a.held_unauthentic == b.held_unauthentic and len(a.held_out) == len(test) // 2
+    gen = torch.from_numpy(ext(test.images[:300])["pool"].numpy())
+    assert C.copy_rate(gen, a).value == C.copy_rate(gen, b).value
+
+
+def test_copy_rate_warns_when_held_out_images_duplicate_train():
+    rng = np.random.default_rng(8)
+    train = rng.normal(size=(500, 3))
+    held = np.concatenate([train[:20], rng.normal(size=(80, 3))])  # 20% of the held-out set are train images
+    ref = C.prepare_reference(train, held, cells=2, authenticity=False)
+    r = C.copy_rate(train[100:200], ref)
+    assert r.extra["tau"] == 0 and r.value == 0 and "duplicate training images" in r.extra["warning"]
+    assert "warning" not in C.copy_rate(train[100:200], C.prepare_reference(train, held[20:], cells=2,
+                                                                           authenticity=False)).extra

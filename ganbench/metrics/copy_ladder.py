@@ -135,7 +135,7 @@ class CopyLadder:
 
     def command(self) -> str:
         return (f"python -m ganbench.metrics.copy_ladder {self.extractor} --dataset {self.dataset} --n {self.n} "
-                f"--seed {self.seed}")
+                f"--seed {self.seed}" + (f" --cells {self.cells}" if self.cells != copying.CT_CELLS else ""))
 
     def to_json(self) -> dict:
         return {
@@ -237,6 +237,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--n", type=int, default=2000)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--device", default="cpu")
+    ap.add_argument("--cells", type=int, default=copying.CT_CELLS, help="C_T's k-means cells")
+    ap.add_argument("--no-cache", action="store_true", help="prepare the reference anew (and time it)")
     ap.add_argument("--record", action="store_true", help="write weights/<extractor>.copying.json and .md")
     ap.add_argument("--out", type=Path, default=None, help="write the JSON and Markdown here instead")
     a = ap.parse_args(argv)
@@ -245,12 +247,12 @@ def main(argv: list[str] | None = None) -> int:
     ext = get_extractor(a.extractor, a.device)
     train = load_dataset(a.dataset, "train", 32 if a.dataset == "fashion-mnist" else None)
     test = load_dataset(a.dataset, "test", train.resolution, train.channels)
-    tr = reference_stats(train, ext, None, keep_features=True)
-    te = reference_stats(test, ext, None, keep_features=True)
-    ref_idx, ctrl_idx = copying.heldout_halves(len(test))
+    reference_stats(train, ext, None, keep_features=True)
+    reference_stats(test, ext, None, keep_features=True)
+    _, ctrl_idx = copying.heldout_halves(len(test))
     t1 = time.perf_counter()
-    ref = copying.prepare_reference(tr.features, te.features[ref_idx.numpy()], extractor=a.extractor,
-                                    device=a.device, seed=a.seed)
+    ref = copying.copying_reference(train, test, ext, device=a.device, seed=a.seed, cells=a.cells,
+                                    use_cache=not a.no_cache)
     t2 = time.perf_counter()
     print(f"features {t1 - t0:.1f} s, reference prepared in {t2 - t1:.1f} s", flush=True)
     sets = control_sets(train.images, test.images[ctrl_idx], a.n, a.seed)

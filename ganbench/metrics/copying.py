@@ -385,7 +385,9 @@ def copy_rate(gen: Any, ref: CopyingReference, q: float = COPY_Q) -> CopyResult:
                  extra={"tau": s["tau"], "k": s["k"], "r": s["r"], "p_binomial": s["p_binomial"],
                         "median_nn_gen": float(d.median()), "median_nn_held_out": float(ref.held_nn.median()),
                         "distinct_generated": len(torch.unique(g, dim=0)),
-                        "distinct_train_neighbours_of_close": len(torch.unique(i[close]))})
+                        "distinct_train_neighbours_of_close": len(torch.unique(i[close])),
+                        **({"warning": f"tau = 0: at least {q:g} of the held-out images duplicate training images, "
+                                       f"so exact copies cannot be told from fresh images"} if s["tau"] == 0 else {})})
 
 
 def c_t(gen: Any, ref: CopyingReference, min_gen: int = CT_MIN_GEN) -> CopyResult:
@@ -493,3 +495,58 @@ def evaluate_copying(gen: Any, ref: CopyingReference, metrics: tuple[str, ...] =
         else:
             raise ValueError(f"unknown copying metric {name!r}; choose from {', '.join(METRICS)}")
     return out
+
+
+# ----------------------------------------------------------------------------------------------- cached reference
+
+CACHE_VERSION = 1
+_CACHED = ("held_nn", "centroids", "train_cells", "held_cells", "held_cell_nn", "subset", "train_radius")
+
+
+def copying_reference(train: Any, test: Any, ext: Any, *, device: str | torch.device | None = None, seed: int = 0,
+                      cells: int = CT_CELLS, authenticity: bool = True, use_cache: bool = True) -> CopyingReference:
+    """The reference of a dataset in an extractor's space: features of the whole ``train`` split and of the
+    reference half of the ``test`` split (``heldout_halves``), taken from the cached reference statistics
+    (``reference_stats(..., keep_features=True)``), prepared by ``prepare_reference`` once and cached under
+    ``<ganbench cache>/copying/`` (key: both statistics keys, the halves' seed, cells, seed, authenticity).
+    ``train`` / ``test`` are ``ImageData``; ``ext`` an ``Extractor``. Returns the reference on ``device``."""
+    import hashlib
+    import json
+    import zipfile
+
+    from ..io import atomic_write
+    from ..paths import cache_dir
+    from .reference import reference_key, reference_stats
+
+    tr = reference_stats(train, ext, None, keep_features=True)
+    te = reference_stats(test, ext, None, keep_features=True)
+    ref_idx, _ = heldout_halves(len(test))
+    held = te.features[ref_idx.numpy()]
+    key = {"version": CACHE_VERSION, "train": reference_key(train, ext, None, True),
+           "test": reference_key(test, ext, None, True), "halves_seed": HALVES_SEED, "cells": cells, "seed": seed,
+           "authenticity": authenticity}
+    digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
+    path = cache_dir() / "copying" / f"{train.name}-{ext.name}-{digest}.npz"
+    if use_cache and path.exists():
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                if json.loads(str(z["key"])) == key:
+                    t = as_features(tr.features, device)
+                    h = as_features(held, t.device)
+                    arr = {k: torch.from_numpy(z[k]).to(t.device) for k in _CACHED if k in z}
+                    subset = arr["subset"]
+                    return CopyingReference(t, h, ext.name, seed, arr["held_nn"], arr["centroids"],
+                                            arr["train_cells"], arr["held_cells"], arr["held_cell_nn"], subset,
+                                            _moments(t[subset]), _moments(h), arr.get("train_radius"),
+                                            int(z["held_unauthentic"]) if "held_unauthentic" in z else None)
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
+            pass  # unreadable or stale: recompute
+    ref = prepare_reference(tr.features, held, extractor=ext.name, device=device, cells=cells, seed=seed,
+                            authenticity=authenticity)
+    if use_cache:
+        arrays = {k: _np(getattr(ref, k)) for k in _CACHED if getattr(ref, k) is not None}
+        if ref.held_unauthentic is not None:
+            arrays["held_unauthentic"] = np.array(ref.held_unauthentic)
+        arrays["key"] = np.array(json.dumps(key, sort_keys=True))
+        atomic_write(path, lambda f: np.savez(f, **arrays))
+    return ref
