@@ -77,7 +77,7 @@ def sha256_file(path: str | Path) -> str:
 
 class _FeatureRegistry(Registry[type[Extractor]]):
     def _load(self) -> None:
-        from . import effnet, fmnist_cnn, inception  # noqa: F401  (register themselves)
+        from . import clip, dinov2, effnet, fmnist_cnn, inception  # noqa: F401  (register themselves)
 
 
 FEATURES: _FeatureRegistry = _FeatureRegistry("feature extractor")
