@@ -1,4 +1,4 @@
-"""The copy ladder (ganbench.metrics.copy_ladder): its image controls, its verdict logic on a small synthetic ladder,
+"""The copy ladder (ganbench.analysis.copy_ladder): its image controls, its verdict logic on a small synthetic ladder,
 and the committed fmnist-cnn record (the numbers the reports cite) against its own criteria."""
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import math
 import pytest
 import torch
 
-from ganbench.metrics import copy_ladder as L
+from ganbench.analysis import copy_ladder as L
 from ganbench.metrics import copying as C
 
 
@@ -61,7 +61,7 @@ def small_ladder():
     train, test = _synthetic()
     ref_idx, ctrl_idx = C.heldout_halves(len(test))
     feat = lambda x: x.flatten(1).double()
-    ref = C.prepare_reference(feat(train), feat(test[ref_idx]), extractor="pixels", cells=5, seed=0)
+    ref = C.prepare_sets(feat(train), feat(test[ref_idx]), extractor="pixels", cells=5, seed=0)
     sets = L.control_sets(train, test[ctrl_idx], 500, seed=0)
     return L.run_copy_ladder(sets, ref, feat, dataset="synthetic", seed=0, metrics=("copy_rate", "c_t", "nn_gap"))
 
@@ -98,7 +98,7 @@ def test_verdict_fails_a_metric_that_does_not_order_the_mixtures(small_ladder):
 def test_small_ladder_json_and_markdown(small_ladder):
     j = small_ladder.to_json()
     assert j["n"] == 500 and j["seed"] == 0 and j["extractor"] == "pixels" and j["criteria"] == L.CRITERIA
-    assert j["command"].startswith("python -m ganbench.metrics.copy_ladder pixels")
+    assert j["command"].startswith("ganbench validate-copying pixels")
     assert set(j["verdicts"]) == {"copy_rate", "c_t", "nn_gap"}
     r = j["sets"]["mix25"]["copy_rate"]
     assert r["n_gen"] == 500 and r["quantile"] == C.COPY_Q and r["extractor"] == "pixels"

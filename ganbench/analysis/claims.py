@@ -37,7 +37,7 @@ from .inference import ALPHA, Test, holm, paired_test, welch_test
 DEFAULT_CLAIMS = Path(__file__).resolve().parents[1] / "claims.yaml"
 FORMAT = "ganbench-claims/1"
 KINDS = ("final", "images_to_threshold")
-THRESHOLD_RULES = ("pooled_median",)
+THRESHOLD_RULES = ("pooled_median", "b_final_mean")
 MIN_SEEDS = 3  # nothing is called reproduced or contradicted on fewer seeds (pairs, or per arm)
 REPRODUCED, CONTRADICTED, INCONCLUSIVE, NOT_TESTED = ("reproduced", "contradicted", "inconclusive at this budget",
                                                       "not tested")
@@ -215,6 +215,8 @@ def evaluate_group(group, claims: Sequence[Claim]) -> list[Outcome]:
             t = c.threshold
             if t == "pooled_median":
                 t = float(np.median([_at(cv, budget) for r in (ra, rb) for cv in r.curves.values()]))
+            elif t == "b_final_mean":
+                t = float(np.mean([_at(cv, budget) for cv in rb.curves.values()]))
             o.threshold = float(t)
             ha = {s: _first_reach(cv, t, higher, budget) for s, cv in ra.curves.items()}
             hb = {s: _first_reach(cv, t, higher, budget) for s, cv in rb.curves.items()}

@@ -229,6 +229,10 @@ def freeze(exploratory: Path, suite: str, profile: str, claims: Sequence[Any], *
     protocol = protocol or s.metrics[0]
     if protocol not in s.metrics:
         raise GanbenchError(f"suite {suite} profile {profile} does not evaluate {protocol}")
+    secondary = tuple(secondary) or tuple(s.final_metrics)
+    missing = set(secondary) - set(s.metrics) - set(s.final_metrics)
+    if missing:
+        raise GanbenchError(f"suite {suite} profile {profile} does not evaluate {', '.join(sorted(missing))}")
     specs = expand(suite, SuiteOptions(profile=profile, seeds=(first_seed,)), Path("results"))
     suite_arms = {arm_label(sp.model, sp.variant) for sp in specs}
     rs = load(Path(exploratory))
@@ -327,7 +331,8 @@ def planned_specs(plan: Plan, root: Path, device: str = "auto") -> list[Any]:
         raise GanbenchError(f"suite {plan.suite} (profile {plan.profile}) no longer holds planned runs: "
                             f"{sorted(missing)[:5]}")
     for s in out:
-        if s.kimg != plan.kimg or s.eval_every_kimg != plan.eval_every_kimg or plan.protocol not in s.metrics:
+        if (s.kimg != plan.kimg or s.eval_every_kimg != plan.eval_every_kimg or plan.protocol not in s.metrics
+                or not set(plan.secondary) <= set(s.final_metrics) | set(s.metrics)):
             raise GanbenchError(f"suite {plan.suite} (profile {plan.profile}) no longer matches the plan's budget, "
                                 f"evaluation schedule or protocol ({s.run_id})")
     return out

@@ -48,18 +48,25 @@ def pop_generator_options(kw: dict[str, Any]) -> dict[str, Any]:
     return g
 
 
-def eval_generator(g: dict[str, Any], metrics: tuple[str, ...], seed: int, device: str, out: str | None) -> None:
-    """``ganbench eval --generator SPEC``: print the rows; with --out also write them as CSV (atomically)."""
+def eval_generator(g: dict[str, Any], metrics: tuple[str, ...], seed: int, device: str, out: str | None,
+                   copy_check: bool = True) -> None:
+    """``ganbench eval --generator SPEC``: print the rows and the copying check; with --out also write them as CSV
+    (atomically)."""
     from ..external import evaluate_generator
+    from ..external.copying_check import describe_copying
     from ..io import write_text
 
     df = evaluate_generator(g["generator"], dataset=g["dataset"] or "fashion-mnist", metrics=metrics, seed=seed,
                             z_dim=g["z_dim"] or 128, num_classes=g["num_classes"] or 0,
                             output_range=g["output_range"] or "-1,1", resolution=g["resolution"],
-                            channels=g["channels"], clamp=bool(g["clamp"]), device=device, data_root=g["data_root"])
-    for r in df.to_dict("records"):
+                            channels=g["channels"], clamp=bool(g["clamp"]), device=device, data_root=g["data_root"],
+                            copy_check=copy_check)
+    rows = df.to_dict("records")
+    for r in rows:
         click.echo(f"{r['run']}  {r['metric']} [{r['extractor']}, n={r['n_samples']} vs {r['dataset']}:{r['split']} "
                    f"n={r['n_real']}, {r['resolution']}px, seed {r['seed']}, {r['device']}] = {r['value']:.4f}")
+    for line in describe_copying(rows):
+        click.echo(line)
     if out:
         write_text(Path(out), df.to_csv(index=False))
         click.echo(f"wrote {out}", err=True)

@@ -24,9 +24,11 @@ def _csv(text: str | None, cast=str) -> tuple | None:
 
 
 @cli.command("list")
-@click.argument("what", type=click.Choice(["models", "datasets", "suites", "presets", "variants"]))
+@click.argument("what", type=click.Choice(["models", "datasets", "suites", "presets", "variants", "extractors",
+                                          "metrics"]))
 def list_(what: str) -> None:
-    """List registered models, datasets, suites (or presets/variants per model)."""
+    """List registered models, datasets, suites, feature extractors, metric protocols (or presets/variants per
+    model)."""
     from ..data import DATASETS
     from ..models import MODELS
     from ..suites import load_suite, names
@@ -40,6 +42,10 @@ def list_(what: str) -> None:
     elif what == "suites":
         for n in names():
             click.echo(f"{n:22s} {load_suite(n).description}")
+    elif what in ("extractors", "metrics"):
+        from .metrics import extractors_cmd, metrics_cmd
+
+        (extractors_cmd if what == "extractors" else metrics_cmd).callback(*(() if what == "extractors" else ("*",)))
     else:
         for n in MODELS.names():
             cls = MODELS.get(n)
@@ -218,8 +224,10 @@ def results_cmd(root) -> None:
 @click.option("--seed", default=0, show_default=True, type=int, help="sampling seed")
 @click.option("--inception-weights", default=None, help="path to pt_inception-2015-12-05-6726825d.pth")
 @click.option("--out", default=None, type=click.Path(dir_okay=False), help="with --generator: also write the rows here")
+@click.option("--no-copy-check", is_flag=True,
+              help="with --generator: skip the copying check (copy rate and C_T against the train split)")
 @generator_options
-def eval_cmd(run_dir, metrics, all_ckpts, device, seed, inception_weights, out, **gen) -> None:
+def eval_cmd(run_dir, metrics, all_ckpts, device, seed, inception_weights, out, no_copy_check, **gen) -> None:
     """Evaluate a run's checkpoints with metric protocols; rows go to RUN_DIR/eval.csv. With --generator SPEC instead
     of RUN_DIR: any generator (torch.export FILE.pt2, MODULE:CALLABLE, ONNX; TorchScript
     still works but is deprecated upstream), rows printed (and written to --out)."""
@@ -231,11 +239,12 @@ def eval_cmd(run_dir, metrics, all_ckpts, device, seed, inception_weights, out, 
     if g["generator"] is not None:
         if run_dir or all_ckpts:
             raise GanbenchError("give either RUN_DIR or --generator SPEC (and --all only with RUN_DIR)")
-        return eval_generator(g, _csv(metrics) or (), seed, device, out)
+        return eval_generator(g, _csv(metrics) or (), seed, device, out, copy_check=not no_copy_check)
     if run_dir is None:
         raise GanbenchError("missing RUN_DIR (a ganbench run directory) or --generator SPEC")
-    if out:
-        raise GanbenchError("--out only makes sense with --generator (a run's rows go to RUN_DIR/eval.csv)")
+    if out or no_copy_check:
+        raise GanbenchError("--out and --no-copy-check only make sense with --generator (a run's rows go to "
+                            "RUN_DIR/eval.csv)")
 
     from ..training.evaluation import evaluate_run
 

@@ -59,14 +59,22 @@ def evaluate_generator(gen: str | nn.Module | Callable, dataset: str = "fashion-
                        metrics: Iterable[str] = ("fd_domain10k_train",), seed: int = 0, z_dim: int = 128,
                        num_classes: int = 0, output_range: str = "-1,1", resolution: int | None = None,
                        channels: int | None = None, clamp: bool = False, device: str = "auto",
-                       data_root: str | None = None, batch_size: int = 250) -> pd.DataFrame:
+                       data_root: str | None = None, batch_size: int = 250,
+                       copy_check: bool = True) -> pd.DataFrame:
     """Score ``gen`` (an ``nn.Module``, a function ``z -> images``, or a SPEC string: ``torch.export`` file
     ``FILE.pt2``, ``module:callable``, ONNX file, or a TorchScript file - deprecated upstream) on metric protocols
     against ``dataset``'s train split. z ~ N(0, I) of ``z_dim``; images ``[N, C, R, R]`` in ``output_range``
-    (``-1,1``, ``0,1`` float or ``uint8``). Returns one row per value."""
+    (``-1,1``, ``0,1`` float or ``uint8``). Returns one row per value. ``copy_check``: also the copying check (copy
+    rate and C_T in the first metric's feature space, ``copying_check.copy_protocols_for``), so that a generator that
+    returns training images is caught."""
     from ..results import COLUMNS
 
     g, data, dev = prepare(gen, dataset, z_dim, num_classes, output_range, resolution, channels, clamp, device,
                            data_root)
-    rows = rows_for(g, data, list(metrics), seed, dev, batch_size, data_root)
+    from ..metrics.evaluate import dataset_splits
+    from .copying_check import copy_protocols_for
+
+    metrics = list(metrics)
+    extra = copy_protocols_for(metrics, dataset_splits(data)) if copy_check and metrics else []
+    rows = rows_for(g, data, metrics + extra, seed, dev, batch_size, data_root)
     return pd.DataFrame(rows, columns=COLUMNS + COLUMNS_EXTRA)

@@ -66,16 +66,26 @@ def resolve_options(b: dict[str, Any], given: dict[str, Any], device: str = "cpu
     return o
 
 
-def _evaluate(o: GateOptions, seeds: list[int]) -> tuple[dict[int, list[dict[str, Any]]], dict[str, Any], float]:
+def _evaluate(o: GateOptions, seeds: list[int], log: Log | None = None
+              ) -> tuple[dict[int, list[dict[str, Any]]], dict[str, Any], float]:
+    """The gated metrics at each seed; with ``log``, the copying check at the gate's seed is printed too (reported,
+    never gated: it says whether the generator returns training images)."""
+    from ..external.copying_check import copy_protocols_for, describe_copying
     from ..external.evaluate import prepare, rows_for
+    from ..metrics.evaluate import dataset_splits
     from ..provenance import device_name
 
     g, data, dev = prepare(o.spec, o.dataset, o.z_dim, o.num_classes, o.output_range, o.resolution, o.channels,
                            o.clamp, o.device, o.data_root)
     t0 = time.perf_counter()
     out = {s: rows_for(g, data, o.metrics, s, dev, data_root=o.data_root) for s in seeds}
+    spent = time.perf_counter() - t0
+    copying = copy_protocols_for(list(o.metrics), dataset_splits(data)) if log else []
+    if copying:
+        for line in describe_copying(rows_for(g, data, copying, o.seed, dev, data_root=o.data_root)):
+            log(f"regress: {line}")
     info = {**g.info(), "dataset": data.name, "device": device_name(dev)}
-    return out, info, time.perf_counter() - t0
+    return out, info, spent
 
 
 def _key(r: dict[str, Any]) -> tuple[str, str]:
@@ -91,7 +101,7 @@ def check(path: Path, o: GateOptions, over: Overrides | None = None, log: Log | 
     cmp = Comparison(b)
     old_sha = (b.get("generator") or {}).get("sha256")
     with torch_threads(b.get("torch_threads")):
-        got, info, cmp.wall_s = _evaluate(o, [o.seed])
+        got, info, cmp.wall_s = _evaluate(o, [o.seed], log)
     if log and old_sha and info.get("sha256") and info["sha256"] != old_sha:
         log(f"regress: the generator's file changed since the baseline (sha256 {old_sha[:12]} -> "
             f"{info['sha256'][:12]})")

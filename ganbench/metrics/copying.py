@@ -52,12 +52,12 @@ Models"; official code casey-meehan/data-copying)
     are distributed like test images, so at 100% exact copies the FD gap is -0.005 against a null sd of 0.028
     (z = -0.1). ``nn_gap`` passes (z = -10.1 at 100%, -3.5 at 25% copies): the 8% sit at distance 0.
 
-Why two disjoint halves of the test split (``heldout_halves``): the held-out set is the metrics' reference for "what
+Why two disjoint halves of the test split (``heldout_halves``): the held-out set is the metrics' baseline for "what
 fresh images look like" (tau, the Mann-Whitney baseline, the gap). A control that claims to be a perfect generaliser
-must be *another* sample of fresh images: if it were the reference images themselves, every held-out-based statistic
+must be *another* sample of fresh images: if it were the held-out images themselves, every held-out-based statistic
 would compare a set with itself (copy rate exactly q by construction, U exactly nm/2, gap of the identical set), so
 the control could not fail and would prove nothing. The Fashion-MNIST test split (10k) is split once with a fixed
-seeded permutation (``HALVES_SEED``) into the reference half and the control half.
+seeded permutation (``HALVES_SEED``) into the held-out half and the control half.
 """
 from __future__ import annotations
 
@@ -78,9 +78,10 @@ ALPHA = 1e-3  # one-sided significance level of the copy-rate and authenticity v
 CT_CELLS = 50  # k-means cells (Meehan et al.'s MNIST experiments)
 CT_MIN_GEN = 20  # a cell counts when it holds more than this many generated samples (their tau = 20 / m)
 CT_THRESHOLD = -3.0  # C_T below this: data-copying (Meehan et al.)
+HELD_PER_CELL = 100  # copying_sets uses at most one cell per this many held-out images (50 for Fashion-MNIST's 5,000)
 GAP_Z = -3.0  # permutation z of a train/test gap below this: flagged
 N_PERMUTATIONS = 100  # permutation re-splits for the gaps' null
-HALVES_SEED = 0  # the fixed permutation that splits the test split into reference / control halves
+HALVES_SEED = 0  # the fixed permutation that splits the test split into held-out / control halves
 SUBSET_SALT = 1_000_003  # added to the seed of the gaps' train subset, so a caller's randperm(seed) of the train
 # split (e.g. the copies of a control) is never the subset itself
 GAP_TOPK = 64  # nearest pooled neighbours kept per generated sample for the nn_gap permutations
@@ -114,25 +115,25 @@ def _np(x: Tensor) -> np.ndarray:
     return x.detach().cpu().numpy()
 
 
-def nn_search(queries: Any, reference: Any, *, k: int = 1, device: str | torch.device | None = None,
+def nn_search(queries: Any, pool: Any, *, k: int = 1, device: str | torch.device | None = None,
               exclude_self: bool = False, chunk_elements: int = _CHUNK_ELEMENTS) -> tuple[Tensor, Tensor]:
-    """The k nearest reference rows of every query row: (distances float64 [Nq, k], indices int64 [Nq, k]), sorted.
+    """The k nearest ``pool`` rows of every query row: (distances float64 [Nq, k], indices int64 [Nq, k]), sorted.
 
-    Chunked over queries and reference (blocks of at most ``chunk_elements`` squared distances), float64 on
+    Chunked over queries and pool (blocks of at most ``chunk_elements`` squared distances), float64 on
     ``device``. Candidates come from |q|^2 + |r|^2 - 2 q.r; the returned distances are recomputed directly as
-    |q - r| (no cancellation: an exact copy is at distance exactly 0). ``exclude_self``: queries are the reference
+    |q - r| (no cancellation: an exact copy is at distance exactly 0). ``exclude_self``: queries are the pool
     itself; row i never returns index i (a duplicate elsewhere still counts, at distance 0)."""
     q = as_features(queries, device)
-    r = as_features(reference, q.device if device is None else device)
+    r = as_features(pool, q.device if device is None else device)
     q = q.to(r.device)
     nq, nr = len(q), len(r)
     if q.shape[1] != r.shape[1]:
         raise ValueError(f"feature dimensions differ: {q.shape[1]} vs {r.shape[1]}")
     if exclude_self and nq != nr:
-        raise ValueError("exclude_self needs the reference as queries")
+        raise ValueError("exclude_self needs the pool as queries")
     k_eff = min(k, nr - (1 if exclude_self else 0))
     if k_eff < 1:
-        raise ValueError("reference has too few rows")
+        raise ValueError("the pool has too few rows")
     cq = max(1, min(nq, 1024))
     cr = max(k_eff + 1, min(nr, chunk_elements // cq))
     rn = (r * r).sum(1)
@@ -164,17 +165,17 @@ def nn_search(queries: Any, reference: Any, *, k: int = 1, device: str | torch.d
     return torch.cat(out_d), torch.cat(out_i)
 
 
-def nn_distances(queries: Any, reference: Any, *, device: str | torch.device | None = None,
+def nn_distances(queries: Any, pool: Any, *, device: str | torch.device | None = None,
                  exclude_self: bool = False) -> tuple[Tensor, Tensor]:
-    """Distance to and index of the nearest reference row (float64 [Nq], int64 [Nq])."""
-    d, i = nn_search(queries, reference, k=1, device=device, exclude_self=exclude_self)
+    """Distance to and index of the nearest ``pool`` row (float64 [Nq], int64 [Nq])."""
+    d, i = nn_search(queries, pool, k=1, device=device, exclude_self=exclude_self)
     return d[:, 0], i[:, 0]
 
 
 def heldout_halves(n: int = 10_000, seed: int = HALVES_SEED) -> tuple[Tensor, Tensor]:
-    """(reference indices, control indices): a fixed seeded permutation of ``n`` test images cut in two disjoint
-    halves. The reference half is the metrics' held-out set; the control half supplies "perfect generaliser" images,
-    which must never be the reference images themselves (see the module docstring)."""
+    """(held-out indices, control indices): a fixed seeded permutation of ``n`` test images cut in two disjoint
+    halves. The held-out half is the metrics' held-out set; the control half supplies "perfect generaliser" images,
+    which must never be the held-out images themselves (see the module docstring)."""
     perm = rand.randperm(n, torch.Generator().manual_seed(seed))
     return perm[:n // 2].clone(), perm[n // 2:].clone()
 
@@ -218,10 +219,10 @@ class CopyResult:
         return {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in asdict(self).items()}
 
 
-# ----------------------------------------------------------------------------------------------- reference side
+# -------------------------------------------------------------------------------------------------- real sets
 
 @dataclass
-class CopyingReference:
+class CopyingSets:
     """Train and held-out features with everything the metrics reuse across generated sets (computed once)."""
 
     train: Tensor
@@ -282,8 +283,8 @@ def _cell_nn(x: Tensor, x_cells: Tensor, train: Tensor, train_cells: Tensor, cel
     return out
 
 
-def prepare_reference(train: Any, held_out: Any, *, extractor: str = "", device: str | torch.device | None = None,
-                      cells: int = CT_CELLS, seed: int = 0, authenticity: bool = True) -> CopyingReference:
+def prepare_sets(train: Any, held_out: Any, *, extractor: str = "", device: str | torch.device | None = None,
+                      cells: int = CT_CELLS, seed: int = 0, authenticity: bool = True) -> CopyingSets:
     """Everything on the train/held-out side, once: held-out NN distances to train, the C_T partition (and the
     held-out in-cell distances), the gaps' equal-size random train subset (seed ``seed``) and its moments, and with
     ``authenticity`` the train-to-train NN radii (an N_train^2 search: about a minute for 60k x 128 on 2 CPU
@@ -303,7 +304,7 @@ def prepare_reference(train: Any, held_out: Any, *, extractor: str = "", device:
     held_cell_nn = _cell_nn(h, hcells, t, tcells, len(cent))
     g = torch.Generator().manual_seed(seed + SUBSET_SALT)  # salted: never the randperm(seed) that picks images
     subset = rand.randperm(len(t), g, device=t.device)[:len(h)]
-    ref = CopyingReference(t, h, extractor, seed, held_nn, cent, tcells, hcells, held_cell_nn, subset,
+    ref = CopyingSets(t, h, extractor, seed, held_nn, cent, tcells, hcells, held_cell_nn, subset,
                            _moments(t[subset]), _moments(h))
     if authenticity:
         ref.train_radius = nn_distances(t, t, exclude_self=True)[0]
@@ -367,12 +368,12 @@ def copy_rate_from_distances(d_gen: Any, d_held: Any, q: float = COPY_Q) -> dict
 
 # ----------------------------------------------------------------------------------------------- metrics
 
-def _base(ref: CopyingReference, metric: str, gen: Tensor, value: float, flagged: bool, **kw) -> CopyResult:
+def _base(ref: CopyingSets, metric: str, gen: Tensor, value: float, flagged: bool, **kw) -> CopyResult:
     return CopyResult(metric, float(value), bool(flagged), RULES[metric], ref.extractor, len(gen), len(ref.train),
                       len(ref.held_out), ref.seed, **kw)
 
 
-def copy_rate(gen: Any, ref: CopyingReference, q: float = COPY_Q) -> CopyResult:
+def copy_rate(gen: Any, ref: CopyingSets, q: float = COPY_Q) -> CopyResult:
     """Share of generated samples closer to their nearest training image than the q-quantile of held-out images'
     nearest-training distances (see the module docstring for the tests and the verdict)."""
     g = as_features(gen, ref.device)
@@ -390,8 +391,8 @@ def copy_rate(gen: Any, ref: CopyingReference, q: float = COPY_Q) -> CopyResult:
                                        f"so exact copies cannot be told from fresh images"} if s["tau"] == 0 else {})})
 
 
-def c_t(gen: Any, ref: CopyingReference, min_gen: int = CT_MIN_GEN) -> CopyResult:
-    """Meehan et al.'s C_T on the reference's k-means partition (see the module docstring)."""
+def c_t(gen: Any, ref: CopyingSets, min_gen: int = CT_MIN_GEN) -> CopyResult:
+    """Meehan et al.'s C_T on the sets' k-means partition (see the module docstring)."""
     g = as_features(gen, ref.device)
     gcells = assign_cells(g, ref.centroids)
     lq = _cell_nn(g, gcells, ref.train, ref.train_cells, ref.cells)
@@ -405,10 +406,10 @@ def c_t(gen: Any, ref: CopyingReference, min_gen: int = CT_MIN_GEN) -> CopyResul
                                                                 .sum() / len(g))})
 
 
-def authenticity(gen: Any, ref: CopyingReference) -> CopyResult:
+def authenticity(gen: Any, ref: CopyingSets) -> CopyResult:
     """Alaa et al.'s unauthentic share against the held-out set's own share (see the module docstring)."""
     if ref.train_radius is None:
-        raise ValueError("the reference was prepared without authenticity=True")
+        raise ValueError("the sets were prepared without authenticity=True")
     g = as_features(gen, ref.device)
     d, i = nn_distances(g, ref.train)
     k = int((d <= ref.train_radius[i]).sum())
@@ -426,7 +427,7 @@ def _perm_z(obs: float, null: np.ndarray) -> tuple[float, float]:
     return z, p
 
 
-def nn_gap(gen: Any, ref: CopyingReference, n_permutations: int = N_PERMUTATIONS, seed: int | None = None
+def nn_gap(gen: Any, ref: CopyingSets, n_permutations: int = N_PERMUTATIONS, seed: int | None = None
            ) -> CopyResult:
     """Sample-level train/test gap: (mean NN distance to the equal-size train subset - mean NN distance to the
     held-out set) / mean NN distance to held-out, with a permutation null (random re-splits of subset + held-out)."""
@@ -454,7 +455,7 @@ def nn_gap(gen: Any, ref: CopyingReference, n_permutations: int = N_PERMUTATIONS
                         "train_subset": m})
 
 
-def fd_gap(gen: Any, ref: CopyingReference, n_permutations: int = N_PERMUTATIONS, seed: int | None = None
+def fd_gap(gen: Any, ref: CopyingSets, n_permutations: int = N_PERMUTATIONS, seed: int | None = None
            ) -> CopyResult:
     """The issue's gap, literally: FD(gen, equal-size random train subset) - FD(gen, held-out), with a permutation
     null (random re-splits of subset + held-out)."""
@@ -477,9 +478,9 @@ def fd_gap(gen: Any, ref: CopyingReference, n_permutations: int = N_PERMUTATIONS
                         "null_sd": float(np.std(null, ddof=1)), "train_subset": m})
 
 
-def evaluate_copying(gen: Any, ref: CopyingReference, metrics: tuple[str, ...] = METRICS, *, q: float = COPY_Q,
+def evaluate_copying(gen: Any, ref: CopyingSets, metrics: tuple[str, ...] = METRICS, *, q: float = COPY_Q,
                      n_permutations: int = N_PERMUTATIONS) -> dict[str, CopyResult]:
-    """Every requested copying metric of one generated feature set against a prepared reference."""
+    """Every requested copying metric of one generated feature set against prepared sets."""
     out: dict[str, CopyResult] = {}
     for name in metrics:
         if name == "copy_rate":
@@ -497,33 +498,34 @@ def evaluate_copying(gen: Any, ref: CopyingReference, metrics: tuple[str, ...] =
     return out
 
 
-# ----------------------------------------------------------------------------------------------- cached reference
+# ------------------------------------------------------------------------------------------------ cached sets
 
 CACHE_VERSION = 1
 _CACHED = ("held_nn", "centroids", "train_cells", "held_cells", "held_cell_nn", "subset", "train_radius")
 
 
-def copying_reference(train: Any, test: Any, ext: Any, *, device: str | torch.device | None = None, seed: int = 0,
-                      cells: int = CT_CELLS, authenticity: bool = True, use_cache: bool = True) -> CopyingReference:
-    """The reference of a dataset in an extractor's space: features of the whole ``train`` split and of the
-    reference half of the ``test`` split (``heldout_halves``), taken from the cached reference statistics
-    (``reference_stats(..., keep_features=True)``), prepared by ``prepare_reference`` once and cached under
+def copying_sets(train: Any, test: Any, ext: Any, *, device: str | torch.device | None = None, seed: int = 0,
+                      cells: int = CT_CELLS, authenticity: bool = True, use_cache: bool = True) -> CopyingSets:
+    """The real sets of a dataset in an extractor's space: features of the whole ``train`` split and of the
+    held-out half of the ``test`` split (``heldout_halves``), taken from the cached real-split statistics
+    (``real_stats(..., keep_features=True)``), prepared by ``prepare_sets`` once and cached under
     ``<ganbench cache>/copying/`` (key: both statistics keys, the halves' seed, cells, seed, authenticity).
-    ``train`` / ``test`` are ``ImageData``; ``ext`` an ``Extractor``. Returns the reference on ``device``."""
+    ``train`` / ``test`` are ``ImageData``; ``ext`` an ``Extractor``. Returns the sets on ``device``."""
     import hashlib
     import json
     import zipfile
 
     from ..io import atomic_write
     from ..paths import cache_dir
-    from .reference import reference_key, reference_stats
+    from .real_stats import real_stats_key, real_stats
 
-    tr = reference_stats(train, ext, None, keep_features=True)
-    te = reference_stats(test, ext, None, keep_features=True)
+    tr = real_stats(train, ext, None, keep_features=True)
+    te = real_stats(test, ext, None, keep_features=True)
     ref_idx, _ = heldout_halves(len(test))
     held = te.features[ref_idx.numpy()]
-    key = {"version": CACHE_VERSION, "train": reference_key(train, ext, None, True),
-           "test": reference_key(test, ext, None, True), "halves_seed": HALVES_SEED, "cells": cells, "seed": seed,
+    cells = min(cells, max(2, len(held) // HELD_PER_CELL))  # small test splits: fewer cells, none left empty
+    key = {"version": CACHE_VERSION, "train": real_stats_key(train, ext, None, True),
+           "test": real_stats_key(test, ext, None, True), "halves_seed": HALVES_SEED, "cells": cells, "seed": seed,
            "authenticity": authenticity}
     digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
     path = cache_dir() / "copying" / f"{train.name}-{ext.name}-{digest}.npz"
@@ -535,13 +537,13 @@ def copying_reference(train: Any, test: Any, ext: Any, *, device: str | torch.de
                     h = as_features(held, t.device)
                     arr = {k: torch.from_numpy(z[k]).to(t.device) for k in _CACHED if k in z}
                     subset = arr["subset"]
-                    return CopyingReference(t, h, ext.name, seed, arr["held_nn"], arr["centroids"],
+                    return CopyingSets(t, h, ext.name, seed, arr["held_nn"], arr["centroids"],
                                             arr["train_cells"], arr["held_cells"], arr["held_cell_nn"], subset,
                                             _moments(t[subset]), _moments(h), arr.get("train_radius"),
                                             int(z["held_unauthentic"]) if "held_unauthentic" in z else None)
         except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
             pass  # unreadable or stale: recompute
-    ref = prepare_reference(tr.features, held, extractor=ext.name, device=device, cells=cells, seed=seed,
+    ref = prepare_sets(tr.features, held, extractor=ext.name, device=device, cells=cells, seed=seed,
                             authenticity=authenticity)
     if use_cache:
         arrays = {k: _np(getattr(ref, k)) for k in _CACHED if getattr(ref, k) is not None}
@@ -550,3 +552,24 @@ def copying_reference(train: Any, test: Any, ext: Any, *, device: str | torch.de
         arrays["key"] = np.array(json.dumps(key, sort_keys=True))
         atomic_write(path, lambda f: np.savez(f, **arrays))
     return ref
+
+
+def nearest_pairs(images: Tensor, train_data: Any, protocol: str, device: str | torch.device = "cpu",
+                  closest: int = 8, others: int = 8) -> Tensor:
+    """(generated, nearest training image) pairs, interleaved, float [-1, 1] [2 (closest + others), C, H, W]: the
+    ``closest`` generated images nearest to the training set first, then ``others`` of the rest, each followed by its
+    nearest training image in ``protocol``'s feature space (the first thing a reviewer asks to see)."""
+    from ..images import to_float, to_uint8
+    from .features import get_extractor
+    from .protocols import PROTOCOLS
+    from .real_stats import real_stats
+
+    p = PROTOCOLS.get(protocol)
+    ext = get_extractor(p.extractor, device)
+    train = real_stats(train_data, ext, None, keep_features=True)
+    feats = ext(to_uint8(images.clamp(-1, 1)))[ext.fd_layer]
+    d, idx = nn_distances(feats, train.features, device=device)
+    order = torch.argsort(d.cpu())
+    pick = torch.cat([order[:closest], order[closest:closest + others]])
+    near = to_float(train_data.images[idx.cpu()[pick]]).to(images.dtype)
+    return torch.stack([images[pick], near], dim=1).flatten(0, 1)

@@ -22,7 +22,7 @@ from .frechet import Moments, frechet_distance
 from .inception_score import inception_score
 from .kid import kid
 from .prdc import prdc
-from .protocols import PROTOCOLS, MetricProtocol
+from .protocols import COPYING, PROTOCOLS, MetricProtocol
 from .real_stats import real_stats
 
 SampleFn = Callable[[int, torch.Generator], Tensor]
@@ -77,9 +77,11 @@ def evaluate(sample_fn: SampleFn, data: ImageData, protocols: Iterable[str | Met
              use_cache: bool = True) -> list[dict[str, Any]]:
     """Score ``sample_fn`` on ``protocols`` against ``data`` (the TRAIN split; other real splits are loaded).
 
-    Returns one row per metric value: ``metric, preset, value, extractor, n_samples, n_real, split, dataset,
+    Returns one row per metric value: ``metric, protocol, value, extractor, n_samples, n_real, split, dataset,
     resolution, channels, higher_is_better, seed, weights_sha256`` (+ ``std`` for IS and KID, ``subset_size`` and
-    ``n_subsets`` for KID, ``splits`` for IS). A ``pr`` preset yields four rows (precision, recall, density, coverage).
+    ``n_subsets`` for KID, ``splits`` for IS). A ``pr`` protocol yields four rows (precision, recall, density,
+    coverage); a ``copy`` protocol two (the copy rate, and 1/0 whether its exact test flags copying, with its
+    ``copying`` result), a ``ct`` protocol one (C_T, with its ``copying`` result).
     """
     protocols = _resolve(protocols)
     if not protocols:
@@ -146,4 +148,44 @@ def evaluate(sample_fn: SampleFn, data: ImageData, protocols: Iterable[str | Met
         elif p.kind == "pr":
             for k, v in prdc(acc.features(ext.fd_layer, p.n_gen), ref.features, k=3).items():
                 rows.append({"metric": ext.metric_names[k], "value": v, "higher_is_better": True, **base})
+        elif p.kind in COPYING:
+            rows += _copying_rows(p, acc.features(ext.fd_layer, p.n_gen), data, ext, base, root, device)
     return rows
+
+
+def metric_name(ext: Extractor, key: str) -> str:
+    """The extractor's name for a metric (``copy_rate`` -> ``copy_rate_domain`` where FD is ``fd_domain``)."""
+    if key in ext.metric_names:
+        return ext.metric_names[key]
+    fd = ext.metric_names["fd"]
+    return key + (fd[2:] if fd.startswith("fd") else fd[3:] if fd.startswith("fid") else "")
+
+
+def _copying_rows(p: MetricProtocol, feats: np.ndarray, data: ImageData, ext: Extractor, base: dict[str, Any],
+                  root: str | None, device: torch.device) -> list[dict[str, Any]]:
+    """A copying check of the generated features against the train split and the held-out half of the test
+    split (``copying.copying_sets``, prepared once per dataset and extractor and cached)."""
+    from .copying import c_t, copy_rate, copying_sets
+
+    if "test" not in dataset_splits(data):
+        raise GanbenchError(f"{p.name} needs held-out images the generator was not trained on: dataset "
+                            f"{data.name} has no test split")
+    sets = copying_sets(real_split_data(data, p.split, root), real_split_data(data, "test", root), ext,
+                        device=device, authenticity=False)
+    row = {**base, "n_real": len(sets.train), "n_held_out": len(sets.held_out)}
+    if p.kind == "copy":
+        r = copy_rate(feats, sets)
+        return [{**row, "metric": metric_name(ext, "copy_rate"), "value": r.value, "higher_is_better": False,
+                 "copying": r},
+                {**row, "metric": metric_name(ext, "copy_flagged"), "value": float(r.flagged),
+                 "higher_is_better": False, "copying": r}]
+    r = c_t(feats, sets)
+    return [{**row, "metric": metric_name(ext, "c_t"), "value": r.value, "higher_is_better": True, "copying": r}]
+
+
+def dataset_splits(data: ImageData) -> tuple[str, ...]:
+    """The splits of ``data``'s dataset."""
+    from ..data import DATASETS
+
+    name = "folder" if data.name.startswith("folder:") else data.name
+    return tuple(getattr(DATASETS.get(name), "splits", ("train", "test")))

@@ -11,6 +11,10 @@ Protocols (all extractors):
 - ``pr*``: precision, recall, density and coverage (k = 3) between n generated samples and a fixed random subset of
   n real images (equal sizes, as Kynkaanniemi et al.; the numbers depend on n).
 - ``is*``: Inception Score of n generated samples over 10 splits (no real images).
+- ``copy*`` / ``ct*`` (copying checks, ``metrics.copying``): the nearest-neighbour copy rate (share of generated
+  samples closer to a training image than the 5% quantile of fresh held-out images' distances; ~0.05 without
+  copying) and Meehan et al.'s C_T (< -3: copying), against the whole train split and the held-out half of the test
+  split. Used in tables only for extractors whose copy ladder passed (``ganbench validate-copying``).
 Generated samples: the first n of one seeded stream (protocols with smaller n use a prefix of the same samples).
 """
 from __future__ import annotations
@@ -19,7 +23,8 @@ from dataclasses import dataclass
 
 from ..registry import Registry
 
-KINDS = ("fd", "kid", "is", "pr")
+KINDS = ("fd", "kid", "is", "pr", "copy", "ct")
+COPYING = ("copy", "ct")  # copying checks: their rows say whether a generator returns training images
 
 
 @dataclass(frozen=True)
@@ -27,7 +32,7 @@ class MetricProtocol:
     """One evaluation protocol."""
 
     name: str
-    kind: str  # fd | kid | is | pr
+    kind: str  # fd | kid | is | pr | copy | ct
     extractor: str
     n_gen: int
     split: str | None  # the real split compared with; None for IS
@@ -36,24 +41,29 @@ class MetricProtocol:
 
     @property
     def higher_is_better(self) -> bool:
-        return self.kind in ("is", "pr")  # pr rows: precision, recall, density, coverage
+        """pr rows: precision, recall, density, coverage; ct: C_T above -3 is no sign of copying (its copy_rate and
+        copy_flagged rows are lower-is-better: evaluate gives each row its own direction)."""
+        return self.kind in ("is", "pr", "ct")
 
     @property
     def keeps_features(self) -> bool:
         """Whether the metric needs individual features (not just mean/covariance)."""
-        return self.kind in ("kid", "pr")
+        return self.kind in ("kid", "pr", *COPYING)
 
 
 PROTOCOLS: Registry[MetricProtocol] = Registry("metric protocol")
 
-_EXTRACTOR_PREFIX = {"fmnist-cnn": "domain", "effnet-lite0": "effnet", "inception-v3": ""}
+_EXTRACTOR_PREFIX = {"fmnist-cnn": "domain", "effnet-lite0": "effnet", "inception-v3": "",
+                     "dinov2-vit-l-14": "dinov2_", "clip-vit-b-32": "clip_"}
 _EXTRACTOR_LABEL = {"fmnist-cnn": "Fashion-MNIST domain CNN", "effnet-lite0": "EfficientNet-Lite0",
-                    "inception-v3": "FID Inception-v3"}
+                    "inception-v3": "FID Inception-v3", "dinov2-vit-l-14": "DINOv2 ViT-L/14",
+                    "clip-vit-b-32": "CLIP ViT-B/32"}
 
 
 def _name(kind: str, extractor: str, n_gen: int, split: str | None) -> str:
     p = _EXTRACTOR_PREFIX[extractor]
-    base = {"fd": "fid", "kid": "kid", "is": "is", "pr": "pr"}[kind] if not p else f"{kind}_{p}"
+    base = ({"fd": "fid", "kid": "kid", "is": "is", "pr": "pr", "copy": "copy", "ct": "ct"}[kind] if not p
+            else f"{kind}_{p}")
     return f"{base}{n_gen // 1000}k" + (f"_{split}" if split else "")
 
 
@@ -66,13 +76,19 @@ def _describe(kind: str, extractor: str, n_gen: int, split: str | None) -> str:
                 f"100 subsets of min(1000, n)")
     if kind == "pr":
         return f"precision/recall/density/coverage, k=3 ({ex} features), {n_gen} generated vs {n_gen} {split} images"
+    if kind == "copy":
+        return (f"nearest-neighbour copy rate ({ex} features): share of {n_gen} generated samples closer to a {split} "
+                f"image than the 5% quantile of held-out test images' distances (~0.05 without copying)")
+    if kind == "ct":
+        return (f"data-copying test C_T (Meehan et al. 2020; {ex} features), {n_gen} generated vs all {split} images "
+                f"and held-out test images, 50 k-means cells (< -3: copying)")
     return f"Inception Score ({ex} class probabilities), {n_gen} generated, 10 splits"
 
 
 def add_protocol(kind: str, extractor: str, n_gen: int, split: str | None = "train") -> MetricProtocol:
     """Register the preset for (kind, extractor, n, split) under its canonical name."""
     split = None if kind == "is" else split
-    n_real = n_gen if kind in ("kid", "pr") else None
+    n_real = n_gen if kind in ("kid", "pr") else None  # fd and the copying checks: the whole split
     p = MetricProtocol(_name(kind, extractor, n_gen, split), kind, extractor, n_gen, split, n_real,
                _describe(kind, extractor, n_gen, split))
     return PROTOCOLS.add(p.name, p)
@@ -97,3 +113,16 @@ for _n in (2000, 10000):
 for _n in (10000, 50000):
     add_protocol("is", "inception-v3", _n)
     add_protocol("is", "effnet-lite0", _n)
+for _kind in COPYING:  # against the train split, with held-out test images as the fresh reference
+    for _n in (2000, 10000):
+        add_protocol(_kind, "fmnist-cnn", _n)
+    add_protocol(_kind, "inception-v3", 10000)
+    add_protocol(_kind, "effnet-lite0", 10000)
+# Modern feature spaces (torch-fidelity's networks; weights from the user's cache or a path, sha256-verified)
+for _ext in ("dinov2-vit-l-14", "clip-vit-b-32"):
+    for _n in (10000, 50000):
+        add_protocol("fd", _ext, _n)
+    add_protocol("kid", _ext, 10000)
+    add_protocol("pr", _ext, 10000)
+    for _kind in COPYING:
+        add_protocol(_kind, _ext, 10000)

@@ -67,3 +67,15 @@ def write_ladder(lad, out: Path, record: bool = False) -> str:
     if record:
         write_json(validation_path(lad.extractor), doc)
     return table
+
+
+def write_copy_ladder(lad, out: Path | None = None) -> Path:
+    """``<extractor>.copying.json`` and ``.md`` into ``out`` (default: beside the extractor's weights, what reports
+    cite); returns the JSON's path."""
+    from ..analysis.copy_ladder import copy_validation_path
+    from ..io import write_json, write_text
+
+    path = (Path(out) / f"{lad.extractor}.copying.json") if out else copy_validation_path(lad.extractor)
+    write_json(path, lad.to_json())
+    write_text(path.with_suffix(".md"), lad.markdown())
+    return path

@@ -47,7 +47,7 @@ def apply_profile(suite: Suite, profile: str | None) -> Suite:
         from ..registry import unknown
         raise GanbenchError(unknown(f"profile of suite {suite.name}", profile, suite.profiles))
     over = dict(suite.profiles[profile])
-    for k in ("seeds", "metrics"):
+    for k in ("seeds", "metrics", "final_metrics"):
         if k in over:
             over[k] = tuple(over[k])
     try:
@@ -112,7 +112,8 @@ def expand_training(suite: Suite, opts: SuiteOptions, results_root: Path) -> lis
                 dataset=opts.dataset or suite.dataset, data_root=opts.data_root, resolution=suite.resolution,
                 channels=suite.channels, kimg=opts.kimg if opts.kimg is not None else suite.kimg,
                 eval_every_kimg=opts.eval_every_kimg if opts.eval_every_kimg is not None else suite.eval_every_kimg,
-                metrics=opts.metrics if opts.metrics is not None else suite.metrics, seed=int(seed),
+                metrics=opts.metrics if opts.metrics is not None else suite.metrics,
+                final_metrics=suite.final_metrics if opts.metrics is None else (), seed=int(seed),
                 overrides=tuple(sorted({**dict(e.overrides), **point, **det}.items())), device=opts.device,
                 suite=suite.name)
             resolve_config(spec.model, spec.preset, spec.variant, dict(spec.overrides))  # fail early

@@ -25,4 +25,5 @@ def resolved(suite_name: str, profile: str | None, results_root: Path) -> dict:
     return {"suite": plain(fields), "profile": profile or suite.default_profile or "",
             "runs": [{"run": s.run_id, "suite": s.suite, "model": s.model, "variant": s.variant, "seed": s.seed,
                       "kimg": s.kimg, "eval_every_kimg": s.eval_every_kimg, "metrics": list(s.metrics),
+                      **({"final_metrics": list(s.final_metrics)} if s.final_metrics else {}),
                       "overrides": {k: v for k, v in s.overrides}} for s in specs]}

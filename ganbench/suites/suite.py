@@ -1,6 +1,7 @@
 """Suites are data: YAML files in this folder (one per suite), parsed into ``Suite`` (expanded by ``expand``).
 
-Keys: ``name``, ``description``, ``dataset``, ``preset``, ``kimg``, ``eval_every_kimg``, ``metrics``, ``seeds``,
+Keys: ``name``, ``description``, ``dataset``, ``preset``, ``kimg``, ``eval_every_kimg``, ``metrics``, ``final_metrics``
+(evaluated at each run's last evaluation only: the copying checks), ``seeds``,
 ``runs`` (a list of ``{model, variants, overrides, max_seeds}``, or ``all`` for every registered model; ``max_seeds: n``
 runs only the first n of the suite's seeds, for arms too costly for all of them), optional
 ``resolution``/``channels``, ``include`` (other suites whose runs are added, e.g. ``ablations``) and ``profiles``
@@ -52,6 +53,7 @@ class Suite:
     kimg: float = 10.0
     eval_every_kimg: float = 0.0
     metrics: tuple[str, ...] = ("fd_domain2k_train",)
+    final_metrics: tuple[str, ...] = ()  # protocols evaluated at each run's last evaluation only (copying checks)
     seeds: tuple[int, ...] = (0,)
     runs: tuple[RunEntry, ...] | str = ()
     include: tuple[str, ...] = ()
@@ -78,7 +80,7 @@ def _parse(data: dict[str, Any], where: str) -> Suite:
     d = dict(data)
     if d.get("task", "train") not in TASKS:
         raise GanbenchError(f"{where}: {unknown('task', d['task'], TASKS)}")
-    for k in ("metrics", "seeds", "include", "presets"):
+    for k in ("metrics", "final_metrics", "seeds", "include", "presets"):
         if k in d:
             if not isinstance(d[k], list):
                 raise GanbenchError(f"{where}: {k} must be a list")

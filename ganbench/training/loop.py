@@ -24,7 +24,7 @@ from .checkpoint import LoopState
 from .progress import make_progress
 from .run_options import (backward_step, check_interval, compile_model, make_autocast, make_scalers, mark_step,
                           resident, sync, uses_cuda_graphs)
-from .sample_source import SampleSource
+from .sample_source import CONTROL, SampleSource
 from .spec import TrainSpec
 from .tblog import RunLogger
 
@@ -61,6 +61,22 @@ class _NonFinite:
         flat = torch.cat(list(self.flags.values())).tolist()  # the one host sync
         names = [k for keys in self.flags for k in keys]
         return list(dict.fromkeys(k for k, b in zip(names, flat) if b))
+
+
+def _copying(protocols: list[str]) -> list[str]:
+    from ..metrics import PROTOCOLS
+    from ..metrics.protocols import COPYING
+
+    return [p for p in protocols if PROTOCOLS.get(p).kind in COPYING]
+
+
+def save_pairs(path: Path, pairs: torch.Tensor) -> None:
+    """A PNG of (generated, nearest training image) pairs side by side, 4 pairs per row."""
+    from torchvision.utils import save_image
+
+    buf = io.BytesIO()
+    save_image(pairs * 0.5 + 0.5, buf, format="png", nrow=8, padding=2, pad_value=1.0)
+    atomic_write(path, lambda f: f.write(buf.getvalue()))
 
 
 class TrainingLoop:
@@ -211,13 +227,17 @@ class TrainingLoop:
         cuda = [torch.device(self.device).index or 0] if self.device.startswith("cuda") else []
         try:
             with torch.random.fork_rng(devices=cuda):
-                if self.protocols:
+                final = st.images_seen >= self.total
+                protocols = self.protocols + (list(spec.final_metrics) if final else [])
+                if protocols:
                     gen_seed = spec.seed * 1_000_003 + 17  # same sample noise at every evaluation
                     sample = lambda n, g: self.model.sample(n, g, G=G)  # noqa: E731
-                    for r in self.source.evaluate(sample, self.protocols, seed=gen_seed, device=self.device):
+                    for r in self.source.evaluate(sample, protocols, seed=gen_seed, device=self.device):
                         st.rows.append(self.row(r).row())
                         self.logger.metrics(st.images_seen, st.rows[-1:])
                 self.save_grid(G)
+                if final and _copying(protocols):
+                    self.save_nearest(G, _copying(protocols)[0])
         finally:
             G.train(was_training)
         st.evals += 1
@@ -242,6 +262,20 @@ class TrainingLoop:
         buf = io.BytesIO()
         save_image(images * 0.5 + 0.5, buf, format="png", nrow=8)
         atomic_write(self.run_dir / "samples" / f"{self.st.images_seen:09d}.png", lambda f: f.write(buf.getvalue()))
+
+    def save_nearest(self, G, protocol: str) -> None:
+        """``samples/nn-<images>.png``: generated samples next to their nearest training images in the copying
+        check's feature space (the 8 of the grid's samples closest to the training set, then 8 more)."""
+        from ..metrics.copying import nearest_pairs
+
+        g = torch.Generator(device="cpu").manual_seed(self.spec.seed + 12345)  # the sample grid's latents
+        self.source.bind(CONTROL)  # as the copying check sampled (a no-op for models that do not sample data)
+        try:
+            images = self.model.sample(SAMPLE_GRID, g, G=G).cpu()
+        finally:
+            self.source.bind_default(self.protocols)
+        pairs = nearest_pairs(images, self.data, protocol, device=self.device)
+        save_pairs(self.run_dir / "samples" / f"nn-{self.st.images_seen:09d}.png", pairs)
 
     def save_checkpoint(self) -> None:
         st = self.st

@@ -1,8 +1,10 @@
 """No leakage at sampling: models with ``samples_from_data`` (LRM GAN's meta-data, P2GAN's posterior codes) condition
 their samples on real images, and those must not be the images the metrics compare against. They are drawn from the
 other split: ``test`` when the metric's real split is ``train``, ``train`` when it is ``test``; metrics without a real split
-(IS) and sample grids use ``test`` where the dataset has one. A run whose protocols use both splits is scored in one
-pass per sampling split. Every metric row carries the ``sample_split`` it was made with (empty for other models).
+(IS) and sample grids use ``test`` where the dataset has one. The copying checks compare with the train split *and*
+the held-out half of the test split, so their samples condition on the test split's other half (``CONTROL``) only.
+A run whose protocols need several sampling splits is scored in one pass per split. Every metric row carries the
+``sample_split`` it was made with (empty for other models).
 """
 from __future__ import annotations
 
@@ -10,22 +12,25 @@ from typing import Any, Callable, Iterable
 
 import torch
 
-from ..data import DATASETS, ImageData
+from ..data import ImageData
 from ..errors import GanbenchError
+from ..metrics.evaluate import dataset_splits
 from ..models.base import GAN
 
 OTHER = {"train": "test", "test": "train"}
+CONTROL = "test-control"  # the half of the test split that no copying check compares with (copying.heldout_halves)
 
 
-def dataset_splits(data: ImageData) -> tuple[str, ...]:
-    name = "folder" if data.name.startswith("folder:") else data.name
-    return tuple(getattr(DATASETS.get(name), "splits", ("train", "test")))
-
-
-def sample_split(real_split: str | None, splits: Iterable[str] = ("train", "test"), model: str = "model") -> str:
+def sample_split(real_split: str | None, splits: Iterable[str] = ("train", "test"), model: str = "model",
+                 copying: bool = False) -> str:
     """The split a ``samples_from_data`` model draws its conditioning images from when the metric compares with
-    ``real_split``."""
+    ``real_split`` (and, for a copying check, with the held-out half of the test split too)."""
     splits = tuple(splits)
+    if copying:
+        if "test" not in splits:
+            raise GanbenchError(f"{model} conditions its samples on real images, and a copying check needs a test "
+                                f"split the model never sees (splits: {', '.join(splits)})")
+        return CONTROL
     if real_split is None:  # no real images compared with: the held-out split where there is one
         return "test" if "test" in splits else "train"
     other = OTHER.get(real_split)
@@ -36,17 +41,24 @@ def sample_split(real_split: str | None, splits: Iterable[str] = ("train", "test
     return other
 
 
-def _real_split(protocol: Any) -> str | None:
+def _protocol(protocol: Any):
     from ..metrics import PROTOCOLS
 
-    return (PROTOCOLS.get(protocol) if isinstance(protocol, str) else protocol).split
+    return PROTOCOLS.get(protocol) if isinstance(protocol, str) else protocol
+
+
+def _sample_split(protocol: Any, splits: Iterable[str] = ("train", "test"), model: str = "model") -> str:
+    from ..metrics.protocols import COPYING
+
+    p = _protocol(protocol)
+    return sample_split(p.split, splits, model, copying=p.kind in COPYING)
 
 
 def protocol_splits(protocols: Iterable[Any]) -> dict[str, list[Any]]:
     """sampling split -> the protocols (names or MetricProtocol objects) scored with it, in the given order."""
     groups: dict[str, list[Any]] = {}
     for p in protocols:
-        groups.setdefault(sample_split(_real_split(p)), []).append(p)
+        groups.setdefault(_sample_split(p), []).append(p)
     return groups
 
 
@@ -56,7 +68,7 @@ def check_protocols(model: str, data: ImageData, protocols: Iterable[Any]) -> No
 
     if MODELS.get(model).samples_from_data:
         for p in protocols:
-            sample_split(_real_split(p), dataset_splits(data), model)
+            _sample_split(p, dataset_splits(data), model)
 
 
 class SampleSource:
@@ -73,7 +85,18 @@ class SampleSource:
         if split not in self._cache:
             from ..metrics.evaluate import real_split_data
 
-            self._cache[split] = real_split_data(self.data, split, self.root)
+            if split == CONTROL:
+                import dataclasses
+
+                from ..metrics.copying import heldout_halves
+
+                test = self.split_data("test")
+                _, control = heldout_halves(len(test))
+                self._cache[split] = dataclasses.replace(
+                    test, split=CONTROL, images=test.images[control],
+                    labels=test.labels[control] if test.labels is not None else None)
+            else:
+                self._cache[split] = real_split_data(self.data, split, self.root)
         return self._cache[split]
 
     def bind(self, split: str) -> str | None:

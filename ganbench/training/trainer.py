@@ -25,7 +25,7 @@ from .loop import TrainingLoop
 from .preflight import check_output_shape
 from .run_options import backend_state, configure_backends, nondeterministic_op_error, set_memory_format
 from .sample_source import SampleSource, check_protocols
-from .spec import TrainSpec
+from .spec import OPTIONAL, TrainSpec
 from .tblog import RunLogger
 
 log = logging.getLogger(__name__)
@@ -44,8 +44,9 @@ def train(spec: TrainSpec, progress: bool | str = True, logger: RunLogger | None
     device = resolve_device(spec.device)  # bad input fails here, before the run directory exists
     cfg = resolve_config(spec.model, spec.preset, spec.variant, dict(spec.overrides))
     protocols = _metric_protocols(spec.metrics)
+    final = _metric_protocols(spec.final_metrics)
     data = load_dataset(spec.dataset, "train", spec.resolution, spec.channels, spec.data_root)
-    check_protocols(spec.model, data, protocols)  # models that sample from data need a split other than the real one
+    check_protocols(spec.model, data, protocols + final)  # models that sample from data need a split other than the real one
     results.check_writable(run_dir)
     try:
         with exclusive_lock(run_dir / ".lock"):  # one writer per run directory (two suites started at once)
@@ -95,7 +96,7 @@ def _train_locked(spec: TrainSpec, run_dir: Path, progress: bool, device: str, c
         write_yaml(run_dir / "config.yaml", {
             "run": spec.run_id, "spec": spec.to_dict(), "model_config": to_dict(cfg),
             "params": model.param_counts(), "deviations": type(model).deviations.strip(),
-            "paper": type(model).paper.title, "dataset": _dataset_info(data), **source.describe(protocols),
+            "paper": type(model).paper.title, "dataset": _dataset_info(data), **source.describe(list(protocols) + list(spec.final_metrics)),
             "environment": run_environment(device, run_dir),
             "backends": backend_state(device)})
     results.write_status(run_dir, "running", images_seen=st.images_seen, wall_s=st.wall_s)
@@ -152,7 +153,7 @@ def _check_same_run(run_dir: Path, spec: TrainSpec) -> None:
     except (OSError, yaml.YAMLError, KeyError, TypeError) as e:
         raise GanbenchError(f"corrupt run config {run_dir / 'config.yaml'}: {checkpoint.one_line(e)}") from None
     new = spec.to_dict()
-    diff = [k for k in new if k not in ("out_dir", "device") and old.get(k) != new[k]]
+    diff = [k for k in new if k not in ("out_dir", "device") and old.get(k, OPTIONAL.get(k)) != new[k]]
     if diff:
         raise GanbenchError(f"{run_dir} holds a different run (differs in {', '.join(diff)}); use another --out")
 

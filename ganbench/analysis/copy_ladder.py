@@ -1,9 +1,9 @@
 """The copy ladder: controls with a known amount of training-set copying that every copying metric must order.
 
-Like the disturbance ladder (``validation.py``), a copying metric is used only after it passes its controls. All
+Like the disturbance ladder (``ladder.py``), a copying metric is used only after it passes its controls. All
 sets have ``n`` images (2,000: the size of the reference evaluations) and are scored against the whole train split
-and the *reference* half of the test split (``copying.heldout_halves``); the control images come from the other,
-disjoint half, so the perfect generaliser is never the metrics' own reference.
+and the *held-out* half of the test split (``copying.heldout_halves``); the control images come from the other,
+disjoint half, so the perfect generaliser is never the metrics' own held-out images.
 
 Controls (uint8 images, then the extractor's features):
   copies          n random training images, exactly
@@ -19,16 +19,15 @@ Criteria per metric (all must hold for PASS):
   1. strictly monotone along mix0 < mix25 < mix50 < mix75 < mix100 in the metric's copying direction;
   2. no perfect-generaliser draw (mix0, perfect1..4) flagged;
   3. the exact copies (mix100) flagged.
-``python -m ganbench.metrics.copy_ladder EXTRACTOR [--n 2000 --seed 0 --record]`` runs it on the whole train split
-and the test split's reference half (cached features), prints the table, measures the cost of one evaluation, and
-exits 1 when the copy rate or C_T fails; ``--record`` writes ``weights/<extractor>.copying.json`` and ``.md``.
+``ganbench validate-copying EXTRACTOR [--n 2000 --seed 0 --record]`` runs it on the whole train split and the test
+split's held-out half (cached features), prints the table, measures the cost of one evaluation, and exits 1 when the
+copy rate or C_T fails; ``--record`` writes ``metrics/weights/<extractor>.copying.json`` and ``.md``.
 """
 from __future__ import annotations
 
 import json
 import math
 import os
-import platform
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -39,8 +38,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from . import copying
-from .copying import HIGHER_MEANS_COPYING, METRICS, RULES, CopyingReference, CopyResult
+from ..metrics import copying
+from ..metrics.copying import HIGHER_MEANS_COPYING, METRICS, RULES, CopyingSets, CopyResult
 
 MIXTURE = (0, 25, 50, 75, 100)  # % copies
 SHIFTS = (1, 2)  # px
@@ -48,7 +47,7 @@ NOISE = (0.05, 0.1)  # sigma, [-1, 1] pixel units
 COLLAPSE_IMAGES = 10
 PERFECT_DRAWS = 4  # perfect-generaliser draws besides mix0
 CONTROL_SALT = 7  # the controls' random stream is seed + 7: unrelated to the metrics' own seeded draws
-WEIGHTS_DIR = Path(__file__).parent / "weights"
+WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "metrics" / "weights"  # records live beside the weights
 CRITERIA = ("strictly monotone in the copying direction along 0/25/50/75/100 % copies; no perfect-generaliser draw "
             f"(mix0 and {PERFECT_DRAWS} more) flagged; exact copies (mix100) flagged")
 _DIRS = ((-1, -1), (-1, 0), (-1, 1), (0, -1), (0, 1), (1, -1), (1, 0), (1, 1))
@@ -134,14 +133,14 @@ class CopyLadder:
         return self.monotone(metric) and not self.perfect_flagged(metric) and self.copies_flagged(metric)
 
     def command(self) -> str:
-        return (f"python -m ganbench.metrics.copy_ladder {self.extractor} --dataset {self.dataset} --n {self.n} "
+        return (f"ganbench validate-copying {self.extractor} --dataset {self.dataset} --n {self.n} "
                 f"--seed {self.seed}" + (f" --cells {self.cells}" if self.cells != copying.CT_CELLS else ""))
 
     def to_json(self) -> dict:
         return {
             "extractor": self.extractor, "dataset": self.dataset, "n": self.n, "seed": self.seed,
             "n_train": self.n_train, "n_held_out": self.n_held_out, "cells": self.cells,
-            "held_out": f"test split, reference half of randperm(seed {copying.HALVES_SEED}); controls from the other "
+            "held_out": f"test split, held-out half of randperm(seed {copying.HALVES_SEED}); controls from the other "
                         f"half",
             "criteria": CRITERIA, "rules": {m: RULES[m] for m in self.metrics},
             "constants": {"COPY_Q": copying.COPY_Q, "ALPHA": copying.ALPHA, "CT_CELLS": copying.CT_CELLS,
@@ -161,7 +160,7 @@ class CopyLadder:
                "fd_gap": "{:+.4f}"}
         lines = [f"# Copy ladder: {self.extractor} on {self.dataset}", "",
                  (f"`{self.command()}`: n = {self.n} per set, seed {self.seed}; {self.n_train} train images, "
-                  f"{self.n_held_out} held-out (reference half of the test split); C_T on {self.cells} k-means "
+                  f"{self.n_held_out} held-out (held-out half of the test split); C_T on {self.cells} k-means "
                   f"cells. A `*` marks a flagged set."), "",
                  "| set | " + " | ".join(ms) + " |", "|---|" + "--:|" * len(ms)]
         for s, res in self.results.items():
@@ -185,7 +184,7 @@ class CopyLadder:
         return "\n".join(lines) + "\n"
 
 
-def run_copy_ladder(sets: dict[str, Tensor], ref: CopyingReference, featurize: Callable[[Tensor], Tensor], *,
+def run_copy_ladder(sets: dict[str, Tensor], ref: CopyingSets, featurize: Callable[[Tensor], Tensor], *,
                     dataset: str, seed: int = 0, metrics: tuple[str, ...] = METRICS,
                     progress: Callable[[str], None] | None = None) -> CopyLadder:
     """Score every control set (uint8 images -> ``featurize`` -> features) with every metric."""
@@ -200,7 +199,7 @@ def run_copy_ladder(sets: dict[str, Tensor], ref: CopyingReference, featurize: C
     return lad
 
 
-def time_evaluation(feats: Tensor, ref: CopyingReference, metrics: tuple[str, ...] = METRICS, repeats: int = 3
+def time_evaluation(feats: Tensor, ref: CopyingSets, metrics: tuple[str, ...] = METRICS, repeats: int = 3
                     ) -> dict[str, float]:
     """Median seconds of one evaluation per metric and in all, against an already prepared reference."""
     out: dict[str, list[float]] = {m: [] for m in metrics}
@@ -214,68 +213,58 @@ def time_evaluation(feats: Tensor, ref: CopyingReference, metrics: tuple[str, ..
     return med
 
 
-def _cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def main(argv: list[str] | None = None) -> int:
-    import argparse
-
+def copy_ladder_for(extractor: str, dataset: str = "fashion-mnist", n: int = 2000, seed: int = 0,
+                    device: str = "cpu", cells: int = copying.CT_CELLS, use_cache: bool = True,
+                    progress: Callable[[str], None] | None = None) -> CopyLadder:
+    """Run the control ladder for ``extractor`` on ``dataset``: the train split, the held-out half of its test
+    split as the metrics' fresh images and the other half for the perfect-generaliser controls; with the cost of one
+    evaluation of ``n`` samples (``seconds``) and the machine it was measured on."""
     from ..data import load_dataset
-    from .features import get_extractor
-    from .reference import extract_all, reference_stats
+    from ..metrics.features import FEATURES, get_extractor
+    from ..metrics.real_stats import extract_all, real_stats
+    from ..provenance import cpu_name
 
-    ap = argparse.ArgumentParser(prog="python -m ganbench.metrics.copy_ladder", description=__doc__.split("\n")[0])
-    ap.add_argument("extractor")
-    ap.add_argument("--dataset", default="fashion-mnist")
-    ap.add_argument("--n", type=int, default=2000)
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--device", default="cpu")
-    ap.add_argument("--cells", type=int, default=copying.CT_CELLS, help="C_T's k-means cells")
-    ap.add_argument("--no-cache", action="store_true", help="prepare the reference anew (and time it)")
-    ap.add_argument("--record", action="store_true", help="write weights/<extractor>.copying.json and .md")
-    ap.add_argument("--out", type=Path, default=None, help="write the JSON and Markdown here instead")
-    a = ap.parse_args(argv)
-
+    FEATURES.get(extractor)  # unknown name: one-line error
     t0 = time.perf_counter()
-    ext = get_extractor(a.extractor, a.device)
-    train = load_dataset(a.dataset, "train", 32 if a.dataset == "fashion-mnist" else None)
-    test = load_dataset(a.dataset, "test", train.resolution, train.channels)
-    reference_stats(train, ext, None, keep_features=True)
-    reference_stats(test, ext, None, keep_features=True)
+    ext = get_extractor(extractor, device)
+    train = load_dataset(dataset, "train", 32 if dataset == "fashion-mnist" else None)
+    test = load_dataset(dataset, "test", train.resolution, train.channels)
+    real_stats(train, ext, None, keep_features=True)
+    real_stats(test, ext, None, keep_features=True)
     _, ctrl_idx = copying.heldout_halves(len(test))
     t1 = time.perf_counter()
-    ref = copying.copying_reference(train, test, ext, device=a.device, seed=a.seed, cells=a.cells,
-                                    use_cache=not a.no_cache)
+    ref = copying.copying_sets(train, test, ext, device=device, seed=seed, cells=cells, use_cache=use_cache)
     t2 = time.perf_counter()
-    print(f"features {t1 - t0:.1f} s, reference prepared in {t2 - t1:.1f} s", flush=True)
-    sets = control_sets(train.images, test.images[ctrl_idx], a.n, a.seed)
+    if progress:
+        progress(f"features {t1 - t0:.1f} s, real sets prepared in {t2 - t1:.1f} s")
+    sets = control_sets(train.images, test.images[ctrl_idx], n, seed)
 
     def featurize(images: Tensor) -> Tensor:
         return torch.from_numpy(extract_all(ext, images, layers=(ext.fd_layer,))[ext.fd_layer])
 
-    lad = run_copy_ladder(sets, ref, featurize, dataset=a.dataset, seed=a.seed,
-                          progress=lambda s: print(s, flush=True))
+    lad = run_copy_ladder(sets, ref, featurize, dataset=dataset, seed=seed, progress=progress)
     cost = time_evaluation(featurize(sets["mix50"]), ref)
-    lad.seconds = {"features_cached": t1 - t0, "prepare_reference": t2 - t1,
-                   **{f"eval_{k}": v for k, v in cost.items()}}
-    lad.machine = (f"{_cpu_name()}, {os.cpu_count()} cores, {torch.get_num_threads()} torch threads, device "
-                   f"{a.device}; load average {os.getloadavg()[0]:.1f} at the end (other jobs shared the machine "
+    lad.seconds = {"features_cached": t1 - t0, "prepare_sets": t2 - t1, **{f"eval_{k}": v for k, v in cost.items()}}
+    lad.machine = (f"{cpu_name()}, {os.cpu_count()} cores, {torch.get_num_threads()} torch threads, device "
+                   f"{device}; load average {os.getloadavg()[0]:.1f} at the end (other jobs shared the machine "
                    f"when it exceeds the core count)")
-    print(lad.markdown())
-    if a.record or a.out:
-        out = a.out or WEIGHTS_DIR
-        out.mkdir(parents=True, exist_ok=True)
-        (out / f"{a.extractor}.copying.json").write_text(json.dumps(lad.to_json(), indent=1) + "\n")
-        (out / f"{a.extractor}.copying.md").write_text(lad.markdown())
-    return 0 if all(lad.passed(m) for m in ("copy_rate", "c_t")) else 1
+    return lad
 
 
-if __name__ == "__main__":
-    raise SystemExit(main())
+def copy_validation_path(extractor: str) -> Path:
+    return WEIGHTS_DIR / f"{extractor}.copying.json"
+
+
+def load_copy_validation(extractor: str) -> dict | None:
+    """The committed copy-ladder record of an extractor (``ganbench validate-copying --record``), or None."""
+    p = copy_validation_path(extractor)
+    try:
+        return json.loads(p.read_text()) if p.exists() else None
+    except (OSError, ValueError):
+        return None
+
+
+def validated_copy_metrics(extractor: str) -> set[str]:
+    """The copying metrics that passed the extractor's committed ladder (only these go into tables)."""
+    rec = load_copy_validation(extractor) or {}
+    return {m for m, v in (rec.get("verdicts") or {}).items() if isinstance(v, dict) and v.get("passed")}
