@@ -18,7 +18,7 @@ GATE = "seed-mean/1"  # training-suite baselines whose checks are means over the
 Log = Callable[[str], Any]
 
 
-OLD_KEYS = {"protocol": "protocol", "n_real": "n_real"}
+OLD_KEYS = {"preset_name": "protocol", "n_ref": "n_real"}
 
 
 def load_baseline(path: Path) -> dict[str, Any]:
@@ -33,7 +33,7 @@ def load_baseline(path: Path) -> dict[str, Any]:
         raise GanbenchError(f"baseline {path} is not valid JSON: {e}") from None
     if not isinstance(b, dict) or b.get("format") != FORMAT or not isinstance(b.get("checks"), list):
         raise GanbenchError(f"{path} is not a ganbench regression baseline ({FORMAT})")
-    for c in b["checks"]:  # baselines made before the renames (results columns protocol, n_real)
+    for c in b["checks"]:  # baselines made before the renames (results columns preset_name, n_ref)
         if isinstance(c, dict):
             for old, new in OLD_KEYS.items():
                 if old in c and new not in c:

@@ -177,7 +177,7 @@ def register_model(name: str):
 
 def resolve_config(name: str, preset: str = "tiny", variant: str = "default",
                    overrides: dict[str, Any] | None = None) -> GANConfig:
-    """MetricProtocol, then variant overrides, then user overrides; every key validated."""
+    """Preset, then variant overrides, then user overrides; every key validated."""
     cls = MODELS.get(name)
     if preset not in cls.presets:
         raise GanbenchError(unknown(f"preset for {name}", preset, cls.presets))

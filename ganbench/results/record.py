@@ -3,7 +3,7 @@ that turns an evaluation into a row. Training evaluations, checkpoint re-evaluat
 generators all write their ``metrics.csv`` rows through it, so every row carries the same columns (``COLUMNS``),
 including ``higher_is_better`` from the metric itself: nothing downstream guesses a direction from a name.
 
-Tables written by older versions read back as today's (``upgrade``): the columns ``protocol`` and ``n_real`` are
+Tables written by older versions read back as today's (``upgrade``): the columns ``preset_name`` and ``n_ref`` are
 now ``protocol`` and ``n_real``, and a missing ``higher_is_better`` is filled from the metric's protocol."""
 from __future__ import annotations
 
@@ -86,7 +86,7 @@ def write_records(path: Path, records: list[Record] | list[dict[str, Any]]) -> N
     write_text(path, pd.DataFrame(rows, columns=COLUMNS).to_csv(index=False))
 
 
-OLD_COLUMNS = {"protocol": "protocol", "n_real": "n_real"}  # names of earlier versions -> today's
+OLD_COLUMNS = {"preset_name": "protocol", "n_ref": "n_real"}  # names of earlier versions -> today's
 
 
 def upgrade(df):

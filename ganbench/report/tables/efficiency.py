@@ -33,7 +33,7 @@ def efficiency_tables(rs: ResultSet, marks: Marks = NO_MARKS) -> list[Table]:
         if not sel:
             continue
         bf16 = any(r["it"] and f"{r['it']}_bf16" in r["vals"] for r in sel)  # measured since IT has both
-        cols = (["Model", "MetricProtocol"] + (["Variant"] if part == "variants" else [])
+        cols = (["Model", "Preset"] + (["Variant"] if part == "variants" else [])
                 + ["NoP-G", "NoP-D", "Frozen G", "Frozen D", "GFLOPs / image", "IT (s)", "images / s"]
                 + (["IT bf16 (s)"] if bf16 else []))
         rows = []
