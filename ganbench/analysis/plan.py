@@ -36,6 +36,13 @@ N_MAX = 30  # the most seeds an arm may need before its claim is not affordable 
 FIRST_SEED = 100  # confirmatory seeds start here: above every tuning and exploratory seed
 REACH_RULE = ("stay-below: a run reaches T at the first evaluation after 0 images from which every later evaluation is "
               "at or better than T; a run that never does (or ends worse than T, or diverges) is censored")
+MAIN_TABLE = ("every model's default arm on all its planned seeds, the primary protocol at the budget: rank intervals "
+              "from all-pairs two-sided Welch t-tests (a permutation test where a pair has no spread) with Holm over "
+              "all pairs (statsmodels), alpha {alpha}; best rank = 1 + models significantly better, worst = K - "
+              "models significantly worse; bold only a model significantly better than every other. Beside it: "
+              "each run's best value (mean and 95% t-interval), the share of runs that collapsed (final > "
+              "{factor} x own best) and diverged runs; the copying checks ({secondary}) as mean and 95% t-interval "
+              "over seeds and the share of runs flagged, never ranked.")
 THRESHOLD_RULES = {
     "pooled_median": "the median of the final values of every exploratory run of both arms",
     "b_final_mean": "arm B's mean final value on the exploratory seeds (the paper's 'passes B's best')",
@@ -80,6 +87,7 @@ class Plan:
     m_sizing: int  # the number of claims alpha was divided by when sizing
     reach_rule: str
     collapse_factor: float
+    main_table: str  # how the models are ranked and what stands beside their quality
     claims: tuple[ClaimPlan, ...]
     exploratory: dict[str, Any]  # results folder, seeds used and left out (and why), commits, devices
     compute: dict[str, Any]  # the expected cost, from the exploratory runs' train times
@@ -314,7 +322,9 @@ def freeze(exploratory: Path, suite: str, profile: str, claims: Sequence[Any], *
                         "devices": sorted(str(d) for d in runs["device"].dropna().unique())}
     return Plan(name or f"{suite}-{profile}", suite, profile, protocol, tuple(secondary), seeds, dict(sorted(arms.items())),
                 float(s.kimg), float(s.eval_every_kimg), alpha, "holm over the confirmatory claims", power, n_main,
-                n_min, n_max, m, REACH_RULE, collapse_factor, tuple(plans), exploratory_info, compute, commit,
+                n_min, n_max, m, REACH_RULE, collapse_factor,
+                MAIN_TABLE.format(alpha=alpha, factor=collapse_factor, secondary=", ".join(secondary) or "none"),
+                tuple(plans), exploratory_info, compute, commit,
                 datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d"))
 
 
