@@ -9,16 +9,15 @@ run: setup
 	$(BIN)/ganbench report results/convergence --out report/convergence
 	@echo "make run is the quick smoke run (3 seeds x 2 kimg); the reference result is 'make reference' (report/reference/)"
 
-# The reference result (issue #24): every model and every claim arm, 10 seeds x 10 kimg (the TransGAN ablation arms 5;
-# suite reference, profile standard; 170 runs), the budget table, the claims' verdicts and the report with one sample
-# grid per arm. A GPU run: `make reference DEVICE=cuda WORKERS=4`. `ganbench budget` exits 1 when no budget meets its
-# criteria (printed anyway).
+# The reference result: the runs of the frozen, committed plan plans/reference.yaml (issue #32: arms and seeds sized
+# by a power analysis on the exploratory reference, seeds no tuning or exploratory run used, 10 kimg evaluated every
+# kimg, copying checks at the last evaluation), its claims and its report. `ganbench run --plan` refuses a dirty tree.
+# A GPU run: `make reference DEVICE=cuda WORKERS=4`. The exploratory reference of 2026-12-05 is results/ and
+# report/reference-exploratory (`ganbench run --suite reference --profile exploratory` reproduces its runs).
 WORKERS ?= 2
 DEVICE ?= auto
 reference: setup
-	$(BIN)/ganbench resolve-suite reference --profile standard --out results/reference/suite.resolved.yaml
-	$(BIN)/ganbench run --suite reference --profile standard --results results/reference --workers $(WORKERS) --device $(DEVICE) --quiet
-	-$(BIN)/ganbench budget results/reference
+	$(BIN)/ganbench run --plan plans/reference.yaml --results results/reference --workers $(WORKERS) --device $(DEVICE) --quiet
 	$(BIN)/ganbench claims results/reference
 	$(BIN)/ganbench report results/reference --out report/reference --samples arm
 
@@ -36,5 +35,5 @@ setup-test:
 	@WITH_TESTS=1 ./scripts/setup.sh
 
 clean:
-	find results report -mindepth 1 -maxdepth 1 -type d ! -name reference ! -name tune-standard -exec rm -rf {} +   # the committed reference and standard tuning stay
+	find results report -mindepth 1 -maxdepth 1 -type d ! -name reference ! -name reference-exploratory ! -name tune-standard -exec rm -rf {} +   # the committed references and standard tuning stay
 	rm -rf site/
