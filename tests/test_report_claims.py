@@ -46,7 +46,7 @@ def test_pooled_sd():
 
 def test_budget_rows_are_exploratory_and_use_the_one_mde(tree):
     # planted: the MDE by the old approximation (t(0.975) + t(0.8)) * SD * sqrt(2/n) instead of
-    # sample_size.detectable_effect -> 2.9% off at n = 5 -> fails
+    # sample_size.detectable_effect (analysis/budget.py) -> 2.117 instead of 2.121 at n = 5 -> fails
     (g,) = groups(load(tree))
     rows = budget_rows(g)
     assert [r.images for r in rows] == [1000, 2000, 3000, 4000]
