@@ -2,6 +2,7 @@
 and time cells, and the efficiency measurements by run (``EfficiencyIndex``)."""
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any, Sequence
 
@@ -42,8 +43,9 @@ def _short(mk: MetricKey) -> str:
 
 
 def ranks_of(names: Sequence[str], values: Sequence[Sequence[float]], higher: bool) -> RankIntervals:
-    """Rank intervals of the rows ``names`` (per-seed values of each)."""
-    return rank_intervals(dict(zip(names, [list(v) for v in values])), higher)
+    """Rank intervals of the rows ``names`` (per-seed values of each; a non-finite value, which the value column
+    shows as such, cannot be tested and is left out of the ranks)."""
+    return rank_intervals(dict(zip(names, [[x for x in v if math.isfinite(x)] for v in values])), higher)
 
 
 def ranked(r: RankIntervals) -> bool:
@@ -114,7 +116,7 @@ def stability_notes(items: list[tuple[str, MetricKey, Stability]]) -> list[str]:
     for mk in dict.fromkeys(mk for _, mk, _ in items):
         parts = []
         for label, m, st in items:
-            if m is not mk or st.arm is None:
+            if m != mk or st.arm is None:
                 continue
             runs = [r for r in st.arm.runs if r.bounced and r.relapse]
             if runs:
