@@ -85,3 +85,20 @@ def test_rule_undefined_for_a_best_that_is_not_positive_and_bad_input():
         arm_stability([curve(30, 12)], factor=1.0)
     with pytest.raises(GanbenchError):
         run_stability([(0.0, 5.0)])
+
+
+def test_a_bounce_is_judged_against_the_best_so_far():
+    # planted: each evaluation compared with the one before it instead of the best so far -> a slow slide 12 -> 15
+    # -> 17 -> 19 (each step < 1.5x, 19 > 1.5 x 12) is missed -> fails
+    r = run_stability(curve(30, 12, 15, 17, 19, 11))
+    assert r.bounced is True and r.collapsed is False  # recovered: the final value hides it
+    assert (r.relapse.best, r.relapse.best_time, r.relapse.value, r.relapse.time) == (12.0, 2.0, 19.0, 5.0)
+    assert run_stability(curve(30, 12, 17.9, 11)).bounced is False  # 17.9 < 1.5 x 12
+    # a collapsed run has bounced; higher is better: a fall below best / 1.5
+    assert run_stability(curve(30, 10, 40)).bounced is True
+    assert run_stability(curve(2, 6, 3.9, 7), higher=True).bounced is True
+    assert run_stability(curve(2, 6, 4.1, 7), higher=True).bounced is False
+    arm = arm_stability({**COLLAPSING, **STEADY})
+    assert arm.share_bounced == "3/6"
+    assert arm_stability([curve(30, 12, 11), curve(30, 11, 40)], diverged={1}).share_bounced == "0/1"
+    assert "Bounced:" in arm.caption

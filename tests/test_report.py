@@ -21,7 +21,7 @@ from ganbench.report import build_report
 ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = Path(__file__).resolve().parent / "golden"
 N_TABLES = 15  # in the fixture's report (the Tuning, Budget and power, and Claims tables included)
-N_IMAGES = 25  # 12 plots + 13 sample grids
+N_IMAGES = 27  # 12 plots + 2 p-value heatmaps + 13 sample grids
 
 
 @pytest.fixture(scope="module")
@@ -49,19 +49,23 @@ def test_report_content(rendered):
     """What the golden file must show, stated explicitly."""
     out, written = rendered
     md = written["md"].read_text()
-    # rank groups (Welch + Holm), direction from the preset (lower FD is better), mean ± 95% t-interval over seeds
-    # (t(0.975, 1) = 12.706; std of (15, 16) = 0.707 -> 12.706 * 0.707 / sqrt(2) = 6.35)
-    assert "| projected_gan [2] | complete | 0, 1 | 2.05 | **15.50 ± 6.35 (A)** |" in md
-    assert "| dcgan | complete | 0, 1 | 2.05 | 26.00 ± 12.71 (B) |" in md
-    # a diverged seed is counted and left out (one complete seed: not tested); a failed run is shown as failed
-    assert "| biggan | 1 complete, 1 diverged at 1.02 kimg | 0, 1 | 2.05 | 35.00 (n=1) |" in md
-    assert re.search(r"\| transgan \| 1 failed \| 0 \| — \| failed \| failed \|", md)
+    # rank intervals (Welch + Holm over all pairs), direction from the preset (lower FD is better), mean ± 95%
+    # t-interval over seeds (t(0.975, 1) = 12.706; std of (15, 16) = 0.707 -> 12.706 * 0.707 / sqrt(2) = 6.35);
+    # then best value, collapsed and bounced seeds of the metric
+    assert "| projected_gan [2] | complete | 0, 1 | 2.05 | **15.50 ± 6.35** | **1** | 15.50 ± 6.35 | 0/2 | 0/2 |" in md
+    assert "| dcgan | complete | 0, 1 | 2.05 | 26.00 ± 12.71 | 2 | 26.00 ± 12.71 | 0/2 | 0/2 |" in md
+    # a diverged seed is counted and left out of the values and the ranks (one complete seed: not ranked), its best
+    # before diverging enters Best; a failed run is shown as failed
+    assert "| biggan | 1 complete, 1 diverged at 1.02 kimg | 0, 1 | 2.05 | 35.00 | — | 47.50 ± 158.83 | 0/1 | 0/1 |" \
+        in md and "| 1/2 | 0.300 |" in md
+    assert re.search(r"\| transgan \| 1 failed \| 0 \| — \| failed \| — \| — \| — \| — \| failed \|", md)
+    assert "Not ranked (—): biggan, transgan, with fewer than 2 seeds" in md
     assert "RuntimeError: out of memory" in md
     # the LRM ablation in the paper's shape, IT from the efficiency runs
     for label in ("| Ours | 20.00 | 1.20 |", "| w/o Meta |", "| w/o LRM |", "| w/ Residual |", "| w/ SA |"):
         assert label in md
     # shared backbone flagged, deviations noted, captions state dataset/extractor/samples/images/device
-    assert "5.50 ± 6.35 † (A)" in md and "† projected_gan: the discriminator is built on" in md
+    assert "**5.50 ± 6.35 †** | **1** |" in md and "† projected_gan: the discriminator is built on" in md
     assert "[1] lrm_gan: Meta-data network" in md and md.count("Meta-data network is EfficientNet") == 1
     assert "Metric validation: fmnist-cnn PASS (ladder of 2026-01-01" in md
     assert "Metric validation: effnet-lite0 not validated" in md

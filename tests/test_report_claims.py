@@ -6,15 +6,16 @@ import re
 
 import numpy as np
 import pytest
+from scipy import stats
+from statsmodels.stats.multitest import multipletests
 
 from claims_fixture import write_run
 from ganbench.analysis import claims as C
-from ganbench.analysis import inference as I
 from ganbench.report import build_report
 from ganbench.analysis.groups import groups
 from ganbench.results import load
-from ganbench.analysis.budget import budget_rows, choose, pooled_sd
-from ganbench.analysis.ranking import rank_groups
+from ganbench.analysis.budget import budget_rows, pooled_sd
+from ganbench.analysis.sample_size import detectable_effect
 
 IMAGES = [0, 1000, 2000, 3000, 4000]
 
@@ -22,7 +23,8 @@ IMAGES = [0, 1000, 2000, 3000, 4000]
 @pytest.fixture(scope="module")
 def tree(tmp_path_factory):
     """Suite "ref": dcgan, sagan, biggan with 5 seeds, indistinguishable at 1 kimg and 10 FD apart from 3 kimg on
-    (three rank groups from 2 kimg); sagan's no_attn is 4 ± 0.3 worse than its default on every seed (paired)."""
+    (every pair separated after Holm from 2 kimg); sagan's no_attn is 4 ± 0.3 worse than its default on every seed
+    (paired)."""
     root = tmp_path_factory.mktemp("rc") / "results"
     rng = np.random.default_rng(0)
     for s in range(5):
@@ -37,34 +39,33 @@ def tree(tmp_path_factory):
     return root
 
 
-def test_rank_groups_stepwise():
-    vals = {"a": [1.0, 1.1, 0.9, 1.0, 1.05], "b": [5.0, 5.1, 4.9, 5.0, 5.2], "c": [9.0, 9.2, 8.9, 9.1, 9.0],
-            "c2": [9.1, 9.0, 9.2, 8.8, 9.1]}
-    assert rank_groups(vals, higher=False) == [["a"], ["b"], ["c2", "c"]] or \
-        rank_groups(vals, higher=False) == [["a"], ["b"], ["c", "c2"]]
-    assert rank_groups(vals, higher=True)[0] in (["c", "c2"], ["c2", "c"])
-    assert len(rank_groups({k: v[:1] for k, v in vals.items()}, higher=False)) == 0  # one seed: nothing ranked
+def test_pooled_sd():
     assert pooled_sd({"a": [1.0, 3.0], "b": [2.0, 2.0, 2.0]}) == pytest.approx(np.sqrt(2.0 / 3))
+    assert np.isnan(pooled_sd({"a": [1.0], "b": [2.0]}))
 
 
-def test_budget_is_the_smallest_with_three_groups(tree):
+def test_budget_rows_are_exploratory_and_use_the_one_mde(tree):
+    # planted: the MDE by the old approximation (t(0.975) + t(0.8)) * SD * sqrt(2/n) instead of
+    # sample_size.detectable_effect (analysis/budget.py) -> 2.117 instead of 2.121 at n = 5 -> fails
     (g,) = groups(load(tree))
     rows = budget_rows(g)
     assert [r.images for r in rows] == [1000, 2000, 3000, 4000]
-    assert rows[0].n_groups == 1 and rows[-1].n_groups == 3 and all(r.seeds == 5 for r in rows)
-    pick = choose(rows)
-    assert pick is not None and pick.images == min(r.images for r in rows if r.n_groups >= 3)
-    # a separation that dissolves at a later evaluation does not count: the pick is where it holds from then on
-    from ganbench.analysis.budget import BudgetRow
-    flicker = [BudgetRow(1000.0 * k, 5, 1.0, 1.0, [["a"], ["b"], ["c"]] if k in (1, 3, 4) else [["a", "b", "c"]])
-               for k in (1, 2, 3, 4)]
-    assert choose(flicker).images == 3000
-    assert choose(rows, min_seeds=6) is None
+    assert all(r.seeds == 5 and r.k == 3 and r.pairs == 3 for r in rows)
     # seed SD pooled over the models (not the spread of all values, which holds the models' gaps), and its MDE
     rows_at = g.rows[(g.rows["images_seen"] == 4000) & (g.rows["variant"] == "default")]
     var = rows_at.groupby("model")["value"].var(ddof=1)
-    assert rows[-1].sd == pytest.approx(float(np.sqrt(var.mean())))
-    assert rows[-1].mde == pytest.approx(I.mde_two_sample(float(np.sqrt(var.mean())), 5))
+    assert rows[-1].sd == pytest.approx(float(np.sqrt(var.mean())), rel=1e-12)
+    want = detectable_effect(float(np.sqrt(var.mean())), 5, paired=False)
+    assert rows[-1].mde.mde == pytest.approx(want.mde, rel=1e-9) and rows[-1].mde.df == 8
+    # pairs separated after Holm over the 3 pairs, from the models' values at each budget
+    for r in rows:
+        at = g.rows[(g.rows["images_seen"] == r.images) & (g.rows["variant"] == "default")] \
+            .groupby("model")["value"].apply(list).to_dict()
+        names = sorted(at)
+        raw = [stats.ttest_ind(at[a], at[b], equal_var=False).pvalue
+               for i, a in enumerate(names) for b in names[i + 1:]]
+        assert r.separated == int(np.sum(multipletests(raw, method="holm")[1] < 0.05))
+    assert [r.separated for r in rows] == [0, 3, 3, 3]  # indistinguishable at 1 kimg, 5-10 apart from 2 kimg on
 
 
 def test_report_has_claims_power_and_one_grid_per_arm(tree, tmp_path):
@@ -81,11 +82,11 @@ def test_report_has_claims_power_and_one_grid_per_arm(tree, tmp_path):
     mean, lo, hi = (float(x) for x in re.search(r"\| paired t, 5 \| (\S+) \[(\S+), (\S+)\] \|", row).groups())
     assert lo < mean < hi and lo < -4 < hi and hi - lo < 1.5
     assert "Not tested here: lz (no runs of p2gan and p2gan/no_lz)" in md
-    assert "Power, suite ref, fd_domain2k_train at 4.00 kimg: with 5 complete seeds" in md
-    assert "| **chosen** |" in md
+    assert "Power (exploratory), suite ref, fd_domain2k_train at 4.00 kimg: with 5 complete seeds" in md
+    assert "chosen" not in md.lower().split("## claims")[0].split("## budget and power")[1]
     # every number names what made it: the Claims and Budget captions carry dataset, resolution, extractor, samples
     captions = [ln for ln in md.splitlines() if ln.startswith("*Table") and
-                ("claims" in ln or "Budget by measurement" in ln)]
+                ("claims" in ln or "Exploratory: a budget for a confirmatory run is fixed" in ln)]
     assert len(captions) == 2
     for caption in captions:
         assert "32×32" in caption and "generated vs" in caption and "fmnist-cnn" in caption and "device" in caption, \
@@ -102,8 +103,9 @@ def test_claims_and_budget_commands(cli, tree, tmp_path):
     assert "sagan-attention-helps" in r.stdout and "Not tested here" in r.stdout
     r = cli("budget", str(tree))
     assert r.returncode == 0, r.stderr
-    assert "| **chosen** |" in r.stdout and "Power, suite ref" in r.stdout
-    assert cli("budget", str(tree), "--min-seeds", "6").returncode == 1
+    assert "Pairs separated (Holm)" in r.stdout and "Power (exploratory), suite ref" in r.stdout
+    assert "Exploratory: a budget for a confirmatory run is fixed in its plan before the runs" in r.stdout
+    assert "chosen" not in r.stdout.lower()
     bad = tmp_path / "bad.yaml"
     bad.write_text("format: nope\n")
     r = cli("claims", str(tree), "--claims", str(bad))

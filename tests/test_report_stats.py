@@ -1,57 +1,229 @@
-"""Report statistics and readability: rank groups from Welch's t-test with Holm correction (and the planted bugs
-they guard against: no correction, pooled variance), the one-seed sentence, thresholds that must beat the value at
-initialisation, the Deviations section, no empty efficiency table, the leakage mark and the metric-validation line."""
+"""Report statistics and readability: rank intervals in every table that ranks (all pairs by Welch, Holm over all
+pairs; bold only a model significantly better than every other), the pairwise p-value heatmap, stability next to
+quality, copy rates as unranked checks, the paired Δ of the ablation table; and the one-seed sentence, thresholds that
+must beat the value at initialisation, the Deviations section, no empty efficiency table, the leakage mark and the
+metric-validation line. Each statistics test names the bug it was seen to catch (planted once, watched fail,
+removed)."""
 from __future__ import annotations
 
+import itertools
 import json
+import re
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 import yaml
+from scipy import stats
+from statsmodels.stats.multitest import multipletests
 
+from claims_fixture import write_run
 from test_report_fixture import FD, _eff, _effv, _run, write_published
 
-from ganbench.report import build_report
+from ganbench import results
 from ganbench.analysis.inference import holm
-from ganbench.analysis.ranking import rank
+from ganbench.report import build_report
 
 SEEDS3 = {"dcgan": [(100.0, 30.0, 10.0), (101.0, 31.0, 10.5), (99.0, 29.0, 9.5)],  # best
           "sagan": [(100.0, 30.0, 10.3), (101.0, 31.0, 10.8), (99.0, 29.0, 9.9)],  # within noise of the best
           "biggan": [(100.0, 40.0, 30.0), (101.0, 41.0, 31.0), (99.0, 39.0, 29.0)]}  # far worse
+IMAGES = [0, 1000, 2000, 3000, 4000, 5000]
+COPY = {"protocol": "copy_domain2k_train", "metric": "copy_rate_domain", "extractor": "fmnist-cnn",
+        "n_samples": 2000, "n_real": 60000, "split": "train", "higher_is_better": False}
 
 
 def test_holm_matches_hand_computation():
+    # inference.holm stays for the claims (analysis.claims); the tables' ranks use statsmodels' Holm
     # sorted 0.01, 0.03, 0.04 -> 3*0.01, 2*0.03, max(0.06, 1*0.04); capped at 1
     assert holm([0.01, 0.04, 0.03]) == pytest.approx([0.03, 0.06, 0.06])
     assert holm([0.5, 0.9]) == pytest.approx([1.0, 1.0]) and holm([0.02]) == [0.02]
 
 
-def test_groups_far_and_within_noise():
-    r = rank([[10.0, 10.5, 9.5], [10.3, 10.8, 9.9], [30.0, 31.0, 29.0]], higher=False)
-    assert r.claimed and r.groups == ["A", "A", "B"] and r.bold == {0, 1}
-    r = rank([[0.9, 0.91, 0.89], [0.5, 0.52, 0.48]], higher=True)  # direction from the preset
-    assert r.groups == ["A", "B"] and r.bold == {0}
+def _finals_tree(root: Path, suite: str, finals: dict[str, list[float]]) -> Path:
+    """One run per (model, seed) whose last value is the given final (a curve 60 -> 2 x final -> final)."""
+    for model, vals in finals.items():
+        for s, v in enumerate(vals):
+            write_run(root, suite, model, "default", s, [0, 1000, 2000], [60.0, 2 * v, v], sample=False)
+    return root
 
 
-def test_holm_is_applied():
-    """Raw Welch p = 0.035 and 0.042 against the best: significant alone, not after Holm (0.070, 0.070)."""
-    best, m2, m3 = [10, 10.1, 9.9], [11.95, 12.95, 13.95], [11.7, 12.7, 13.7]
-    r = rank([best, m2, m3], higher=False)
-    assert r.groups == ["A", "A", "A"] and r.bold == set()
-    assert r.pvalues[1] == pytest.approx(0.0702, abs=1e-3) and r.pvalues[2] == pytest.approx(0.0702, abs=1e-3)
+def _report(root: Path, out: Path, plots: bool = False) -> str:
+    w = build_report(root, out, ["md", "latex", "html"], published=None, plots=plots, validation=lambda e: None,
+                     tuning=lambda: None, claims=[])
+    md = w["md"].read_text()
+    assert md.count("### Table") == w["latex"].read_text().count(r"\begin{table}") == w["html"].read_text().count(
+        "<table>")
+    return md
 
 
-def test_welch_not_pooled_variance():
-    """Unequal spreads: Welch p = 0.072 (df ~2), a pooled-variance t-test would give 0.025 (df 4)."""
-    r = rank([[10, 10.1, 9.9], [12.05, 14.05, 16.05]], higher=False)
-    assert r.groups == ["A", "A"] and r.bold == set() and r.pvalues[1] == pytest.approx(0.0722, abs=1e-3)
+def _rows(md: str, title: str) -> dict[str, list[str]]:
+    """{model (first cell without its marks): cells} of the table titled ``title`` (cells stripped, bold kept as
+    **x**)."""
+    t = _table(md, title)
+    lines = [ln for ln in t.splitlines() if ln.startswith("| ")]
+    head = [c.strip() for c in lines[0].strip("|").split("|")]
+    out = {"_head": head}
+    for ln in lines[1:]:
+        cells = [c.strip() for c in ln.strip("|").split(" | ")]
+        out[cells[0].split()[0]] = cells
+    return out
 
 
-def test_single_seed_models_are_not_ranked():
-    r = rank([[10.0], [20.0]], higher=False)
-    assert not r.claimed and r.bold == set()
-    r = rank([[5.0], [10.0, 10.5, 9.5], [30.0, 31.0, 29.0]], higher=False)  # the one-seed model looks best
-    assert r.groups == ["n=1", "A", "B"] and r.bold == set()
+# docs/protocol.md's quick table (`make run`): P2GAN 37.79 +- 43.07 from seeds that disagree, beside a tight BigGAN
+MAKE_RUN = {"biggan": [13.1, 13.3, 13.6], "dcgan": [43.9, 46.4, 48.9], "lrm_gan": [30.1, 38.4, 43.5],
+            "p2gan": [10.0, 12.0, 91.0]}
+SEPARATED = {"biggan": [13.1, 13.3, 13.6], "dcgan": [45.0, 46.1, 46.4], "lrm_gan": [30.2, 30.8, 31.1],
+             "sagan": [20.1, 20.5, 20.9]}
+
+
+def test_make_run_case_does_not_bold_the_noisy_model(tmp_path):
+    # planted: bold = "best possible rank 1" (the old group A: not significantly worse than the best) in
+    # report/tables/main.py -> p2gan (37.67 ± 202), biggan and lrm_gan bold -> fails
+    md = _report(_finals_tree(tmp_path / "r", "quick", MAKE_RUN), tmp_path / "out")
+    rows = _rows(md, "Main results, suite quick")
+    head = rows["_head"]
+    rank, val = head.index("Rank"), head.index("fd_domain2k_train ↓")
+    assert {m: rows[m][rank] for m in MAKE_RUN} == {"biggan": "1–3", "dcgan": "2–4", "lrm_gan": "1–4",
+                                                    "p2gan": "1–4"}
+    assert "**" not in _table(md, "Main results, suite quick").split("*Table")[0]  # nothing bold
+    assert rows["p2gan"][val].startswith("37.67 ± ")
+    cap = _table(md, "Main results, suite quick")
+    assert "Holm's step-down over all 6 pairs of the 4 ranked models" in cap and "equal_var=False" in cap
+    assert "Bold: a model significantly better than every other ranked model" in cap
+    assert "(A)" not in md and "rank group" not in md.lower()
+
+
+def test_a_clearly_separated_best_is_bold(tmp_path):
+    # planted: the main table's ranks computed with the metric's direction flipped (higher=not mk.higher) in
+    # report/tables/main.py -> dcgan bold with rank 1 -> fails
+    md = _report(_finals_tree(tmp_path / "r", "sep", SEPARATED), tmp_path / "out")
+    rows = _rows(md, "Main results, suite sep")
+    rank, val = rows["_head"].index("Rank"), rows["_head"].index("fd_domain2k_train ↓")
+    assert [rows[m][rank] for m in ("biggan", "sagan", "lrm_gan", "dcgan")] == ["**1**", "2", "3", "4"]
+    assert rows["biggan"][val].startswith("**13.33 ± ") and not rows["sagan"][val].startswith("**")
+    # the convergence table ranks the per-seed best values the same way
+    conv = _rows(md, "Convergence, suite sep")
+    assert conv["biggan"][conv["_head"].index("Rank")] == "**1**"
+
+
+def test_pvalue_heatmap_draws_the_holm_adjusted_matrix(tmp_path, monkeypatch):
+    # planted: the heatmap drawn from RankIntervals.p_raw instead of p_adj (report/plots.py) -> the matrix differs
+    # -> fails
+    import seaborn as sns
+
+    drawn = []
+    real = sns.heatmap
+
+    def spy(data, *a, **kw):
+        drawn.append((np.array(data, float), kw.get("annot"), list(kw.get("xticklabels"))))
+        return real(data, *a, **kw)
+
+    monkeypatch.setattr(sns, "heatmap", spy)
+    out = tmp_path / "out"
+    md = _report(_finals_tree(tmp_path / "r", "quick", MAKE_RUN), out, plots=True)
+    names = sorted(MAKE_RUN)
+    pairs = list(itertools.combinations(range(4), 2))
+    raw = [stats.ttest_ind(MAKE_RUN[names[i]], MAKE_RUN[names[j]], equal_var=False).pvalue for i, j in pairs]
+    want = np.full((4, 4), np.nan)
+    for (i, j), pa in zip(pairs, multipletests(raw, method="holm")[1]):
+        want[i, j] = want[j, i] = pa
+    ((data, annot, labels),) = drawn
+    assert labels == names
+    np.testing.assert_allclose(data, want, rtol=1e-9)
+    assert annot[1, 3] == f"{want[1, 3]:.2g}" and annot[0, 0] == ""
+    png = out / "figures" / "quick-fd_domain2k_train-fd_domain-pvalues.png"
+    assert png.is_file() and png.read_bytes()[:4] == b"\x89PNG"
+    cap = next(ln for ln in md.splitlines() if ln.startswith("*Figure") and "Holm-adjusted two-sided p" in ln)
+    for text in ("Welch t-test", "Holm's step-down over all 6 pairs", "fd_domain2k_train = fd_domain (fmnist-cnn",
+                 "images seen: 2.00 kimg", "Seeds: the complete ones of 0, 1, 2", "fashion-mnist (train split",
+                 "extractor fmnist-cnn", "device: cpu: Test CPU"):
+        assert text in cap, text
+
+
+def _stability_tree(root: Path) -> Path:
+    # projected_gan: seed 0 touches 10.5 and ends at 38 (collapsed; 38 < 1.5 x its first value 30), seed 1 bounces
+    # from 11.6 to 44 and recovers, seed 2 descends; dcgan descends on every seed
+    curves = {"projected_gan": [[60, 30, 12, 10.5, 40, 38], [60, 25, 11.6, 44, 12, 11], [60, 28, 12, 11, 10.8, 10]],
+              "dcgan": [[60, 30, 20, 15, 12, 11.0], [60, 31, 21, 16, 12.5, 11.5], [60, 29, 19, 14, 11.5, 10.5]]}
+    for model, cs in curves.items():
+        for s, c in enumerate(cs):
+            write_run(root, "stab", model, "default", s, IMAGES, [float(v) for v in c])
+    return root
+
+
+def test_stability_columns_flag_a_collapse_and_a_bounce(tmp_path):
+    # planted: collapse compared with the run's first evaluation instead of its best (analysis/stability.py) ->
+    # projected_gan's seed 0 (best 10.5, first 30, final 38) is not collapsed, 0/3 -> fails
+    md = _report(_stability_tree(tmp_path / "r"), tmp_path / "out")
+    rows = _rows(md, "Main results, suite stab")
+    h = rows["_head"]
+    cells = {m: {k: rows[m][h.index(k)] for k in ("Best", "Collapsed", "Bounced", "Diverged")}
+             for m in ("projected_gan", "dcgan")}
+    bests = [10.5, 11.0, 10.0]
+    half = stats.t.ppf(0.975, 2) * np.std(bests, ddof=1) / np.sqrt(3)
+    assert cells["projected_gan"] == {"Best": f"10.50 ± {half:.2f}", "Collapsed": "1/3", "Bounced": "2/3",
+                                      "Diverged": "0/3"}
+    assert cells["dcgan"]["Collapsed"] == "0/3" and cells["dcgan"]["Bounced"] == "0/3"
+    t = _table(md, "Main results, suite stab")
+    assert ("projected_gan (seed 0: 10.50 at 3.00 kimg → 40.00 at 4.00 kimg, final 38.00 (collapsed); seed 1: "
+            "11.60 at 2.00 kimg → 44.00 at 3.00 kimg, final 11.00)") in t
+    assert "final > 1.5 x best" in t and "Bounced: at some evaluation" in t
+
+
+def _add_rows(run_dir: Path, meta: dict, images, values) -> None:
+    """Append rows of another metric protocol to a run's metrics.csv."""
+    old = pd.read_csv(run_dir / "metrics.csv").to_dict("records")
+    base = {k: v for k, v in old[0].items() if k not in ("images_seen", "wall_s", "value", "std")}
+    new = [{**base, **meta, "images_seen": i, "wall_s": i / 100, "value": v} for i, v in zip(images, values)]
+    results.write_records(run_dir / "metrics.csv", old + new)
+
+
+def test_copy_rate_is_shown_never_ranked_or_bold(tmp_path):
+    # planted: copy_rate counted as a quality metric (MetricKey.is_check always False, analysis/groups.py) -> it gets
+    # the FD's columns (value, Rank, Best, ...) instead of its Copy rate column -> fails
+    root = tmp_path / "r"
+    copies = {"dcgan": [0.010, 0.011, 0.012], "sagan": [0.30, 0.32, 0.31]}
+    fds = {"dcgan": [20.0, 21.0, 22.0], "sagan": [20.5, 21.5, 20.0]}
+    for m in copies:
+        for s in range(3):
+            d = write_run(root, "copy", m, "default", s, [0, 1000, 2000], [60.0, 2 * fds[m][s], fds[m][s]])
+            _add_rows(d, COPY, [1000, 2000], [0.5, copies[m][s]])
+    md = _report(root, tmp_path / "out")
+    rows = _rows(md, "Main results, suite copy")
+    h = rows["_head"]
+    col = h.index("Copy rate (copy_domain2k_train)")
+    half = stats.t.ppf(0.975, 2) * np.std(copies["dcgan"], ddof=1) / np.sqrt(3)
+    assert rows["dcgan"][col] == f"0.0110 ± {half:.4f}" and rows["sagan"][col].startswith("0.3100 ± ")
+    assert [c for c in h if c.startswith("Rank")] == ["Rank"]  # the FD's only
+    assert "**" not in _table(md, "Main results, suite copy").split("*Table")[0]
+    assert "never ranked and never bold" in _table(md, "Main results, suite copy")
+    assert "Convergence, suite copy, copy_domain2k_train" not in md
+    assert "Convergence, suite copy, fd_domain2k_train" in md
+    # without copy rows nothing changes: no such column
+    md2 = _report(_finals_tree(tmp_path / "r2", "quick", MAKE_RUN), tmp_path / "out2")
+    assert "Copy rate" not in md2
+
+
+def test_ablation_delta_is_paired_on_the_common_seeds(tmp_path):
+    # planted: Δ = variant mean minus the mean of all default seeds in report/tables/ablation.py (the 5-seed
+    # TransGAN ablations against the 10-seed default) -> -6.67 instead of +1.33 -> fails
+    root = tmp_path / "r"
+    default = [10.0, 12.0, 14.0, 30.0, 34.0]
+    variant = [11.0, 13.5, 15.5]  # seeds 0-2 only
+    for s, v in enumerate(default):
+        write_run(root, "abl", "sagan", "default", s, [0, 1000, 2000], [60.0, 2 * v, v])
+    for s, v in enumerate(variant):
+        write_run(root, "abl", "sagan", "no_attn", s, [0, 1000, 2000], [60.0, 2 * v, v])
+    md = _report(root, tmp_path / "out")
+    rows = _rows(md, "Ablation of sagan, suite abl")
+    col = rows["_head"].index("Δ fd_domain2k_train (paired)")
+    d = np.subtract(variant, default[:3])
+    half = stats.t.ppf(0.975, 2) * np.std(d, ddof=1) / np.sqrt(3)
+    assert rows["no_attn"][col] == f"+{d.mean():.2f} ± {half:.2f} (3 pairs)"
+    assert rows["default"][col] == "—"
+    assert "paired by seed" in _table(md, "Ablation of sagan, suite abl")
+    assert "seeds only one arm ran are left out" in _table(md, "Ablation of sagan, suite abl")
 
 
 def _results(root: Path, with_eff: bool = False, sample_split: str | None = None) -> Path:
@@ -88,21 +260,26 @@ def _table(md: str, title: str) -> str:
     return md[start:md.index("### Table", start + 1) if "### Table" in md[start + 1:] else len(md)]
 
 
-def test_report_groups_bold_and_caption(tmp_path):
+def test_report_rank_intervals_and_caption(tmp_path):
     md = _md(tmp_path)
     t = _table(md, "Main results, suite stat")
-    assert "| dcgan | complete | 0, 1, 2 | 2.05 | **10.00 ± 1.24 (A)** |" in t
-    assert "| sagan [2] | complete | 0, 1, 2 | 2.05 | **10.33 ± 1.12 (A)** |" in t
-    assert "| biggan | complete | 0, 1, 2 | 2.05 | 30.00 ± 2.48 (B) |" in t
-    assert "Welch's t-test" in t and "Holm" in t and "alpha 0.05" in t
+    # dcgan and sagan within noise: both 1-2; biggan 3; nobody significantly better than every other: nothing bold
+    assert re.search(r"\| dcgan \| complete \| 0, 1, 2 \| 2\.05 \| 10\.00 ± 1\.24 \| 1–2 \|", t)
+    assert re.search(r"\| sagan \[2\] \| complete \| 0, 1, 2 \| 2\.05 \| 10\.33 ± 1\.12 \| 1–2 \|", t)
+    assert re.search(r"\| biggan \| complete \| 0, 1, 2 \| 2\.05 \| 30\.00 ± 2\.48 \| 3 \|", t)
+    assert "**" not in t.split("*Table")[0]
+    assert "Welch t-test" in t and "Holm" in t and "adjusted p < 0.05" in t
+    # lrm_gan ends worse than at init (30 -> 40 -> 35): its best is 35, not the value at initialisation
+    assert re.search(r"\| lrm_gan \[1\] ‡ \| complete \| 0, 1, 2 \| 2\.05 \| 35\.00 ± 2\.48 \| 4 \| "
+                     r"35\.00 ± 2\.48 \| 0/3 \| 0/3 \| 0/3 \|", t)
 
 
 def test_one_seed_says_no_ranking(tmp_path):
     md = _md(tmp_path)
     t = _table(md, "LRM GAN [1] ‡ ablation, suite one")
     rows = [line for line in t.splitlines() if line.startswith("| ")]
-    assert "no ranking is claimed and nothing is bold" in t and "**" not in t
-    assert len(rows) == 3 and not any("(A)" in r or "(B)" in r for r in rows)
+    assert "Rank: none claimed" in t and "nothing is bold" in t and "**" not in t
+    assert len(rows) == 3 and "Rank" not in rows[0]
 
 
 def test_threshold_must_beat_init(tmp_path):

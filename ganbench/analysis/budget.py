@@ -1,12 +1,12 @@
-"""Budget and power, measured: for every evaluation budget of a comparison group, the seed spread of the models, how
-many rank groups Welch's t-tests with Holm correction separate, and the smallest difference detectable at that n
-(``ganbench budget RESULTS_DIR`` and the report's "Budget and power" section).
+"""Budget and power, measured on exploratory runs: for every evaluation budget of a comparison group, the seeds, the
+pooled seed SD of the models, the smallest difference detectable between two models at that n
+(``sample_size.detectable_effect``, two-sample, pooled SD) and how many model pairs the rank intervals' tests
+(``ranks.rank_intervals``: all pairs by Welch, Holm over all pairs) separate (``ganbench budget RESULTS_DIR`` and the
+report's "Budget and power" section).
 
-Rank groups, stepwise (``ranking.rank_groups``): group A is the best mean and every model not significantly different
-from it (Welch's t-test of the best against each other model, Holm over those comparisons); those models are set
-aside and the step repeats on the rest (group B, C, ...). Each step is its own Holm family. The standard budget is
-the smallest one at which every model has at least ``MIN_SEEDS`` complete seeds and there are at least ``MIN_GROUPS``
-groups; whether the better models draw recognisable images is judged on the report's sample grids, not here.
+Nothing here picks a budget: a rule chosen after looking at the data it judges is not a test, and the number of
+separated pairs goes up and down with the budget. A budget for a confirmatory run is fixed in its plan before the runs
+(``analysis.plan``); these rows are exploratory.
 """
 from __future__ import annotations
 
@@ -16,11 +16,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from .groups import Group, MetricKey
-from .inference import mde_two_sample
-from .ranking import rank_groups
+from .ranks import RankIntervals, rank_intervals
+from .sample_size import MIN_N, DetectableEffect, detectable_effect
 
-MIN_SEEDS = 5
-MIN_GROUPS = 3
+EXPLORATORY = ("Exploratory: a budget for a confirmatory run is fixed in its plan before the runs; these rows describe "
+               "the runs at hand and choose nothing.")
 
 
 def pooled_sd(values: dict[str, list[float]]) -> float:
@@ -31,7 +31,10 @@ def pooled_sd(values: dict[str, list[float]]) -> float:
 
 
 def primary_metric(g: Group) -> MetricKey | None:
-    return next((mk for mk in g.metrics if mk.kind in ("fd", "fid")), g.metrics[0] if g.metrics else None)
+    """The metric budgets and power are stated for: the first FD-type quality metric, else the first quality metric
+    (a check such as a copy rate is never primary)."""
+    qm = g.quality_metrics
+    return next((mk for mk in qm if mk.kind in ("fd", "fid")), qm[0] if qm else None)
 
 
 def model_values(g: Group, mk: MetricKey) -> dict[str, dict[float, list[float]]]:
@@ -68,20 +71,36 @@ def _budget(images: float, run) -> float:
     return float(int(images // step) * step)
 
 
-@dataclass
+@dataclass(frozen=True)
 class BudgetRow:
     images: float
-    seeds: int  # the fewest complete seeds of any model ranked here (models with one seed are not ranked)
+    seeds: int  # the fewest complete seeds of any ranked model (models with one seed are not ranked)
     sd: float  # pooled seed SD over the models
-    mde: float  # two-sample MDE at ``seeds`` seeds (80% power, alpha 0.05, two-sided)
-    groups: list[list[str]]
+    mde: DetectableEffect | None  # two-sample MDE at ``seeds`` seeds per model and ``sd`` (None: fewer than 2 seeds)
+    ranks: RankIntervals  # all pairs of the models at this budget, Welch + Holm
 
     @property
-    def n_groups(self) -> int:
-        return len(self.groups)
+    def k(self) -> int:
+        """Models ranked (2+ seeds)."""
+        return sum(e.best is not None for e in self.ranks.entries)
 
-    def ok(self, min_seeds: int = MIN_SEEDS, min_groups: int = MIN_GROUPS) -> bool:
-        return self.seeds >= min_seeds and self.n_groups >= min_groups
+    @property
+    def pairs(self) -> int:
+        return self.k * (self.k - 1) // 2
+
+    @property
+    def separated(self) -> int:
+        """Model pairs whose Holm-adjusted p is below alpha."""
+        p = self.ranks.p_adj
+        return int(sum(p[i, j] < self.ranks.alpha for i in range(len(p)) for j in range(i + 1, len(p))
+                       if not math.isnan(p[i, j])))
+
+
+def detectable(sd: float, n: int, m: int = 1) -> DetectableEffect | None:
+    """``detectable_effect`` of two models with ``n`` seeds each and common SD ``sd`` (None where undefined)."""
+    if n < MIN_N or not (math.isfinite(sd) and sd >= 0):
+        return None
+    return detectable_effect(sd, n, paired=False, m=m)
 
 
 def budget_rows(g: Group, mk: MetricKey | None = None) -> list[BudgetRow]:
@@ -98,15 +117,5 @@ def budget_rows(g: Group, mk: MetricKey | None = None) -> list[BudgetRow]:
         at = {m: v[b] for m, v in vals.items()}
         n = min((len(x) for x in at.values() if len(x) >= 2), default=min(len(x) for x in at.values()))
         sd = pooled_sd(at)
-        rows.append(BudgetRow(b, n, sd, mde_two_sample(sd, n), rank_groups(at, mk.higher)))
+        rows.append(BudgetRow(b, n, sd, detectable(sd, n), rank_intervals(at, mk.higher)))
     return rows
-
-
-def choose(rows: list[BudgetRow], min_seeds: int = MIN_SEEDS, min_groups: int = MIN_GROUPS) -> BudgetRow | None:
-    """The smallest budget from which every evaluation (it and all larger budgets) meets both criteria, or None.
-    A separation that dissolves at the next evaluation is a fluctuation of the curves, not a ranking: on the GPU
-    reference, 1 and 2 kimg each showed 3 groups and 3-6 kimg only 2."""
-    for i, r in enumerate(rows):
-        if all(x.ok(min_seeds, min_groups) for x in rows[i:]):
-            return r
-    return None

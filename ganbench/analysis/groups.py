@@ -14,6 +14,7 @@ from ..results import ResultSet
 from .summary import mean_std
 
 STATUS_ORDER = ("complete", "diverged", "failed", "running", "missing")
+CHECK_PREFIXES = ("copy_rate",)  # metrics that check the samples (copying), not quality scores: never ranked
 
 
 def shares_backbone(extractor: str) -> set[str]:
@@ -44,6 +45,12 @@ class MetricKey:
     @property
     def kind(self) -> str:
         return self.metric.split("_")[0]
+
+    @property
+    def is_check(self) -> bool:
+        """A check of the samples (a ``copy_rate*`` metric: the share of samples counted as copies of training
+        images), not a quality score: tables show it but never rank or bold it."""
+        return self.metric.startswith(CHECK_PREFIXES)
 
 
 def _nan(x: Any) -> bool:
@@ -84,6 +91,15 @@ class Group:
                           None if _nan(r.split) else str(r.split), bool(r.higher_is_better),
                           per_preset.get(r.protocol, 1) == 1) for r in uniq.itertuples()]
 
+    @property
+    def quality_metrics(self) -> list[MetricKey]:
+        """The metrics that rank models (every metric but the checks)."""
+        return [mk for mk in self.metrics if not mk.is_check]
+
+    @property
+    def check_metrics(self) -> list[MetricKey]:
+        return [mk for mk in self.metrics if mk.is_check]
+
     def models(self) -> list[str]:
         return sorted(self.runs["model"].dropna().unique())
 
@@ -115,6 +131,7 @@ class Group:
             if run.status == "complete" and len(rr):
                 out.values.append(float(rr["value"].iloc[-1]))
                 out.images.append(float(rr["images_seen"].iloc[-1]))
+                out.seeds.append(_int(run.seed))
             elif run.status == "diverged":
                 out.diverged.append(float(run.images_seen) if not _nan(run.images_seen) else math.nan)
             elif run.status != "complete":
@@ -138,12 +155,18 @@ class Group:
 class Finals:
     values: list[float] = field(default_factory=list)  # last value of each complete seed
     images: list[float] = field(default_factory=list)  # images seen at that value
+    seeds: list[Any] = field(default_factory=list)  # the seed of each value
     diverged: list[float] = field(default_factory=list)  # images seen when each diverged seed stopped
     other: list[str] = field(default_factory=list)  # statuses of failed/running seeds
 
     @property
     def mean(self) -> float | None:
         return mean_std(self.values)[0] if self.values else None
+
+    @property
+    def by_seed(self) -> dict[Any, float]:
+        """{seed: final value} of the complete seeds."""
+        return dict(zip(self.seeds, self.values))
 
 
 def groups(rs: ResultSet) -> list[Group]:

@@ -40,21 +40,16 @@ def claims_cmd(results_dir, claims_file) -> None:
 
 @cli.command("budget")
 @click.argument("results_dir", type=click.Path())
-@click.option("--min-seeds", default=5, show_default=True, type=int, help="seeds every model needs")
-@click.option("--min-groups", default=3, show_default=True, type=int, help="rank groups the budget must separate")
-def budget_cmd(results_dir, min_seeds, min_groups) -> None:
-    """Per evaluation budget of RESULTS_DIR: seed SD, MDE and Welch + Holm rank groups; picks the smallest budget from which every later evaluation also has
-    enough seeds and groups (exit 1 when none qualifies)."""
-    from ..analysis.budget import budget_rows, choose
+def budget_cmd(results_dir) -> None:
+    """Per evaluation budget of RESULTS_DIR: seeds, pooled seed SD, MDE and the model pairs separated after Holm
+    (exploratory: it chooses no budget; a confirmatory run's budget is fixed in its plan before the runs)."""
     from ..analysis.groups import groups
     from ..report.markdown import table
     from ..report.power import budget_table, power_line
 
     gs = groups(_load(results_dir))
-    tables = [(g, t) for g in gs if (t := budget_table(g, min_seeds, min_groups))]
+    tables = [(g, t) for g in gs if (t := budget_table(g))]
     if not tables:
         raise GanbenchError(f"no group under {results_dir} has two or more models with complete runs")
     for i, (g, t) in enumerate(tables):
         click.echo("\n".join(table(t, i + 1) + [power_line(g) or "", ""]))
-    if not any(choose(budget_rows(g), min_seeds, min_groups) for g, _ in tables):
-        sys.exit(1)

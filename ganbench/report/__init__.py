@@ -6,10 +6,13 @@ tables (LRM GAN in its paper's layout: Ours / w/o Meta / w/o LRM / w/ Residual /
 NoP-D; a generic per-model table for the other ablation suites), convergence (best/final value, images seen and
 wall-clock to reach thresholds, 95% t-intervals over seeds), efficiency (parameters, FLOPs, time for 100 images),
 published numbers next to ours (``baselines/published.yaml``) with the protocol differences, runs that did not
-complete, the models' deviations (one entry per model, referenced from the tables by [n]), seaborn plots and the
-latest sample grid of every run. Every caption names the dataset, resolution, extractor, sample counts, images seen
-and device; values are mean ± 95% t-interval over seeds, with rank groups from Welch's t-tests and Holm correction
-(``stats``; group A bold only when the tests separate it; one seed: no ranking). Notes carry shared-backbone warnings
+complete, the models' deviations (one entry per model, referenced from the tables by [n]), seaborn plots (the
+pairwise p-values behind the main table's ranks among them) and the latest sample grid of every run. Every caption
+names the dataset, resolution, extractor, sample counts, images seen and device; values are mean ± 95% t-interval over
+seeds, with rank intervals from Welch's t-tests of every pair and Holm correction over all pairs
+(``analysis.ranks``; bold only a model significantly better than every other; fewer than two seeds: not ranked). The
+main table puts stability next to quality (best value, collapsed and bounced seeds, diverged runs) and shows copy rates
+as checks, never ranked. Notes carry shared-backbone warnings
 (†) and the ‡ mark of models that draw real images at sampling time; the header names each extractor's metric
 validation (``ganbench validate-metric``). Without efficiency runs the efficiency tables are replaced by one line
 saying how to get them.
@@ -135,9 +138,10 @@ def build(root: Path, out: Path, published: dict[str, Any] | None = None, extra_
     st = status_table(rs)
     sections.append(Section("Runs that did not complete", tables=[st] if st else []))
     if plots:
-        from .plots import metric_plots, sample_figures
+        from .plots import metric_plots, pvalue_heatmaps, sample_figures
         from .samples import arm_sample_figures
-        sections.append(Section("Figures", figures=[f for g in gs for f in metric_plots(g, out / "figures")]))
+        sections.append(Section("Figures", figures=[f for g in gs for f in metric_plots(g, out / "figures")
+                                                    + pvalue_heatmaps(g, out / "figures")]))
         if samples == "arm":
             sections.append(Section("Samples", ["The latest sample grid of each arm (suite, model, variant), its "
                                                 "first complete seed (the generator that was evaluated: the EMA copy "

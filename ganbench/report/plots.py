@@ -1,5 +1,6 @@
 """Seaborn figures (PNG): each metric vs images seen (mean over seeds, ±1 std band), vs training wall-clock (one
-line per seed), vs trainable parameters (final value, mean ± std over seeds); and the latest sample grid of every
+line per seed), vs trainable parameters (final value, mean ± std over seeds); the Holm-adjusted p of every pair of the
+main table's models (the tests behind its rank intervals) as an annotated heatmap; and the latest sample grid of every
 training run, copied into the report folder."""
 from __future__ import annotations
 
@@ -12,8 +13,9 @@ from . import fmt
 from .document import Figure
 from ..analysis.groups import Group, MetricKey
 from ..results import ResultSet
-from .labels import describe_group, describe_metric
+from .labels import describe_group, describe_metric, seeds_text
 from .tables import main_entries
+from .tables.main import main_ranks
 
 
 def _slug(text: str) -> str:
@@ -85,6 +87,64 @@ def metric_plots(g: Group, out: Path) -> list[Figure]:
                               f"final {mk.protocol} vs parameters",
                               f"{describe_metric(mk)} at the final evaluation (complete seeds; mean ± std) vs trainable "
                               f"parameters of G and D. {where}."))
+    return figs
+
+
+def p_text(p: float) -> str:
+    """A p-value for a heatmap cell: 2 significant digits, scientific below 0.001."""
+    return f"{p:.1e}" if p < 1e-3 else f"{p:.2g}"
+
+
+def pvalue_matrix(g: Group):
+    """(metric, names, K x K Holm-adjusted p of the ranked models, RankIntervals) per quality metric of the main
+    table where two or more models are ranked."""
+    import numpy as np
+
+    out = []
+    for mk, r in main_ranks(g):
+        keep = [i for i, e in enumerate(r.entries) if e.best is not None]
+        if len(keep) >= 2:
+            out.append((mk, [r.names[i] for i in keep], r.p_adj[np.ix_(keep, keep)], r))
+    return out
+
+
+def pvalue_heatmaps(g: Group, out: Path) -> list[Figure]:
+    """One annotated heatmap per quality metric of the main table: the Holm-adjusted p of every pair of models."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+    import seaborn as sns
+
+    figs = []
+    for mk, names, p, r in pvalue_matrix(g):
+        out.mkdir(parents=True, exist_ok=True)
+        k = len(names)
+        pairs = k * (k - 1) // 2
+        annot = np.array([["" if i == j else p_text(p[i, j]) for j in range(k)] for i in range(k)], dtype=object)
+        size = max(4.0, 0.75 * k + 2.2)
+        fig, ax = plt.subplots(figsize=(size, size * 0.85), dpi=110)
+        sns.heatmap(p, mask=np.eye(k, dtype=bool), annot=annot, fmt="", vmin=0.0, vmax=1.0, cmap="rocket",
+                    xticklabels=names, yticklabels=names, square=True, linewidths=0.5,
+                    cbar_kws={"label": "Holm-adjusted p"}, annot_kws={"fontsize": 7}, ax=ax)
+        ax.grid(False)
+        ax.set_title(f"{mk.protocol}: pairwise Holm-adjusted p")
+        ax.tick_params(axis="x", labelrotation=45)
+        ax.tick_params(axis="y", labelrotation=0)
+        done = g.runs.loc[g.runs["status"] == "complete", "images_seen"].dropna()
+        budget = (f"{fmt.kimg(done.min())}–{fmt.kimg(done.max())} kimg" if len(done) and done.min() != done.max()
+                  else f"{fmt.kimg(done.iloc[0])} kimg" if len(done) else "no complete run")
+        stem = _slug(f"{g.key}-{mk.protocol}-{mk.metric}")
+        figs.append(_save(fig, out / f"{stem}-pvalues.png", f"{stem}-pvalues",
+                          f"Pairwise tests behind the rank intervals, {g.title}, {mk.protocol}",
+                          f"Holm-adjusted two-sided p of every pair of the main table's {k} ranked models "
+                          f"({pairs} pair{'s' if pairs != 1 else ''}), {describe_metric(mk)} at each run's final "
+                          f"evaluation (images seen: {budget}; {'higher' if mk.higher else 'lower'} is better); a "
+                          f"cell below "
+                          f"{r.alpha:g} is a pair that differs significantly. {r.rules[0]} {r.rules[1]} Seeds: the "
+                          f"complete ones of {seeds_text(g.runs)}. "
+                          f"{describe_group(g)}; extractor {mk.extractor}; device: "
+                          f"{', '.join(g.devices()) or 'not recorded'}."))
     return figs
 
 

@@ -3,8 +3,9 @@
 ``paper`` (paper vs ours) and ``status`` (the runs that did not complete); ``_shared`` holds what they share.
 
 Conventions (stated in every caption): values are taken at the final evaluation of each run; every table shows
-mean ± the half-width of the 95% Student-t interval over complete seeds (one seed: the value); rank groups come from
-Welch's t-tests with Holm correction (``stats.rank``) and only a group the tests separate is bold; the direction is
+mean ± the half-width of the 95% Student-t interval over complete seeds (one seed: the value); the Rank column is each
+row's rank interval from Welch's t-tests of every pair with Holm correction over all pairs (``analysis.ranks``), and
+only a row significantly better than every other is bold; copy rates are checks, never ranked; the direction is
 taken from each metric protocol. Model names carry marks (``marks.Marks``): [n] deviations, ‡ samples from real data.
 """
 from __future__ import annotations

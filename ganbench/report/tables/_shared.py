@@ -1,16 +1,19 @@
-"""Pieces every table uses: the caption's conventions, rank groups and their notes, parameter and time
-cells, and the efficiency measurements by run (``EfficiencyIndex``)."""
+"""Pieces every table uses: the caption's conventions, rank intervals and their caption, stability cells, parameter
+and time cells, and the efficiency measurements by run (``EfficiencyIndex``)."""
 from __future__ import annotations
 
-from typing import Any
+import math
+from dataclasses import dataclass
+from typing import Any, Sequence
 
 import pandas as pd
 
 from .. import fmt
 from ...analysis.groups import Finals, Group, MetricKey, shares_backbone
+from ...analysis.ranks import RankIntervals, rank_intervals
+from ...analysis.stability import ArmStability, arm_stability
 from ...results import ResultSet
 from ..marks import Marks
-from ...analysis.ranking import ALPHA, METHOD, rank
 from ..labels import describe_group, describe_metric, finals_cell, seeds_text
 
 LRM_LABELS = {"default": "Ours", "no_meta": "w/o Meta", "no_lrm": "w/o LRM", "residual": "w/ Residual",
@@ -20,6 +23,10 @@ FROZEN_NOTE = "; Frozen: parameters with requires_grad off (pretrained or fixed 
 CI = ("mean ± half-width of the 95% Student-t confidence interval over complete seeds (scipy.stats.t; one seed: its "
       "value, no interval)")
 NO_MARKS = Marks()
+CHECK_TEXT = ("a check of the samples, not a quality score: shown as the other values are (final evaluation, complete "
+              "seeds), never ranked and never bold")
+
+
 def _first(df: pd.DataFrame, col: str) -> Any:
     vals = df[col].dropna() if col in df else []
     return vals.iloc[0] if len(vals) else None
@@ -30,29 +37,98 @@ def _devices(devs) -> str:
     return "; ".join(devs) if devs else "not recorded"
 
 
-def _rank(table_rows: list[list[str]], values: list[list[float]], col: int, higher: bool,
-          bold: set[tuple[int, int]], label: str, said: list[str]) -> None:
-    """Rank groups of one metric column: "(A)"/"(B)"/"(n=1)" appended to the cells, group A bold when the tests
-    separate it; what was (not) claimed is appended to ``said``."""
-    r = rank(values, higher)
-    if not r.claimed:
-        said.append(f"{label}: no ranking is claimed ({r.reason}); nothing is bold.")
-        return
-    for i, grp in enumerate(r.groups):
-        if grp:
-            table_rows[i][col] += f" ({grp})"
-    bold |= {(i, col) for i in r.bold}
-    if not r.bold:
-        said.append(f"{label}: group A is not bold ({r.reason}).")
+def _short(mk: MetricKey) -> str:
+    """The metric's column label without its direction arrow."""
+    return mk.label.rsplit(" ", 1)[0]
 
 
-def _rank_notes(said: list[str], n_cols: int) -> list[str]:
-    claimed = len(said) < n_cols or any("not bold" in s for s in said)
-    out = [METHOD if claimed else ""]
-    if not claimed and n_cols:
-        out = [f"One complete seed per model (or fewer than two models with two or more): no ranking is claimed "
-               f"and nothing is bold; Welch's t-test (alpha {ALPHA:g}, Holm correction) needs two or more seeds."]
-    return [o for o in out if o] + [s for s in said if claimed]
+def ranks_of(names: Sequence[str], values: Sequence[Sequence[float]], higher: bool) -> RankIntervals:
+    """Rank intervals of the rows ``names`` (per-seed values of each; a non-finite value, which the value column
+    shows as such, cannot be tested and is left out of the ranks)."""
+    return rank_intervals(dict(zip(names, [[x for x in v if math.isfinite(x)] for v in values])), higher)
+
+
+def ranked(r: RankIntervals) -> bool:
+    """Whether a ranking is claimed: two or more rows with two or more seeds."""
+    return sum(e.best is not None for e in r.entries) >= 2
+
+
+def rank_caption(items: list[tuple[str, RankIntervals]], what: str = "the final values") -> str:
+    """The caption's rank sentences: the module's rule texts, once when every ranked column shares them."""
+    claimed = [(label, r) for label, r in items if ranked(r)]
+    if not claimed:
+        return ("Rank: none claimed, as fewer than two rows have two or more complete seeds (the pairwise Welch "
+                "t-tests need two); nothing is bold.") if items else ""
+    head = f"Rank (of {what}): the rows' possible ranks, from"
+    skipped = [label for label, r in items if not ranked(r)]
+    tail = (f" {', '.join(skipped)}: no rank claimed (fewer than two rows with two or more seeds)." if skipped else "")
+    if len({r.rules for _, r in claimed}) == 1:
+        return f"{head} all pairs of rows. " + claimed[0][1].caption + tail
+    return f"{head} all pairs of rows. " + " ".join(f"{label}: {r.caption}" for label, r in claimed) + tail
+
+
+@dataclass
+class Stability:
+    """Stability cells of one row and metric: mean best ± t-interval, collapsed and bounced shares."""
+    arm: ArmStability | None
+
+    @property
+    def best(self) -> str:
+        if self.arm is None or not self.arm.n_best:
+            return "—"
+        return fmt.pm(self.arm.mean_best, self.arm.half_width)
+
+    @property
+    def collapsed(self) -> str:
+        return self.arm.share_collapsed if self.arm and self.arm.judged else "—"
+
+    @property
+    def bounced(self) -> str:
+        return self.arm.share_bounced if self.arm and self.arm.judged_bounce else "—"
+
+
+def _seed(x: Any) -> Any:
+    try:
+        return int(x)
+    except (TypeError, ValueError):
+        return x
+
+
+def stability_of(g: Group, model: str, variant: str, mk: MetricKey) -> Stability:
+    """Stability of the complete and diverged runs of one row (running and failed runs have no final value)."""
+    curves, diverged = {}, set()
+    for run, rr in g.curves(model, variant, mk):
+        if run.status not in ("complete", "diverged"):
+            continue
+        pts = [(float(i), float(v)) for i, v in zip(rr["images_seen"], rr["value"]) if float(i) > 0]
+        if not pts:
+            continue
+        seed = _seed(run.seed)
+        curves[seed] = pts
+        if run.status == "diverged":
+            diverged.add(seed)
+    return Stability(arm_stability(curves, mk.higher, diverged) if curves else None)
+
+
+def stability_notes(items: list[tuple[str, MetricKey, Stability]]) -> list[str]:
+    """One note per metric: the runs that bounced, the worst fall of each (so the final value hides nothing)."""
+    out = []
+    for mk in dict.fromkeys(mk for _, mk, _ in items):
+        parts = []
+        for label, m, st in items:
+            if m != mk or st.arm is None:
+                continue
+            runs = [r for r in st.arm.runs if r.bounced and r.relapse]
+            if runs:
+                seeds = "; ".join(
+                    f"seed {r.key}: {fmt.num(r.relapse.best)} at {fmt.kimg(r.relapse.best_time)} kimg → "
+                    f"{fmt.num(r.relapse.value)} at {fmt.kimg(r.relapse.time)} kimg"
+                    + (f", final {fmt.num(r.final)} (collapsed)" if r.collapsed else
+                       f", final {fmt.num(r.final)}") for r in runs)
+                parts.append(f"{label} ({seeds})")
+        if parts:
+            out.append(f"Bounced runs, {_short(mk)} (best so far → worst value after it): " + "; ".join(parts) + ".")
+    return out
 
 
 def _model_notes(g_runs: pd.DataFrame, models: list[str], metrics: list[MetricKey],

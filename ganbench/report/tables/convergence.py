@@ -12,7 +12,7 @@ from ...analysis.groups import Group, MetricKey
 from ...analysis.summary import t_interval
 from ..labels import seeds_text, status_text
 from ..marks import Marks
-from ._shared import NO_MARKS, _caption_common, _model_notes, _rank, _rank_notes
+from ._shared import NO_MARKS, _caption_common, _model_notes, rank_caption, ranked, ranks_of
 from .main import main_entries
 
 
@@ -63,7 +63,7 @@ def convergence_tables(g: Group, thresholds: dict[str, list[float]] | None = Non
                        marks: Marks = NO_MARKS) -> list[Table]:
     entries = main_entries(g) or [(m, v) for m in g.models() for v in g.variants(m)]
     out = []
-    for mk in g.metrics:
+    for mk in g.quality_metrics:  # a check (copy rate) has no convergence to rank
         # the value at initialisation is a reference, not an achievement: best and thresholds use trained points
         curves = {e: [(run, rr[rr["images_seen"] > 0]) for run, rr in g.curves(*e, mk)] for e in entries}
         curves = {e: [(run, rr) for run, rr in cs if len(rr)] for e, cs in curves.items()}
@@ -74,9 +74,9 @@ def convergence_tables(g: Group, thresholds: dict[str, list[float]] | None = Non
         given = (thresholds or {}).get(mk.protocol) or (thresholds or {}).get(mk.metric)
         ts = sorted(given, reverse=not mk.higher) if given else auto_thresholds(bests, mk.higher)
         rel = "≥" if mk.higher else "≤"
-        cols = (["Model", "Status", "Seeds", "Best", "kimg at best", "Final"]
+        cols = (["Model", "Status", "Seeds", "Best", "Rank", "kimg at best", "Final"]
                 + [c for t in ts for c in (f"kimg to {rel} {fmt.num(t)}", f"time (s) to {rel} {fmt.num(t)}")])
-        rows = []
+        rows, labels = [], []
         best_vals: list[list[float]] = []
         at_init: list[str] = []
         no_init: list[str] = []
@@ -85,6 +85,7 @@ def convergence_tables(g: Group, thresholds: dict[str, list[float]] | None = Non
             label = marks.label(m, v)
             if not cs:
                 rows.append([label, status_text(sub), seeds_text(sub)] + ["—"] * (len(cols) - 3))
+                labels.append(label)
                 best_vals.append([])
                 continue
             b_vals, b_imgs, finals = [], [], []
@@ -94,9 +95,10 @@ def convergence_tables(g: Group, thresholds: dict[str, list[float]] | None = Non
                 b_imgs.append(float(rr.loc[i, "images_seen"]))
                 if run.status == "complete":
                     finals.append(float(rr["value"].iloc[-1]))
-            cells = [label, status_text(sub), seeds_text(sub), _ci_cell(b_vals), _ci_cell(b_imgs, 1000, 2),
+            cells = [label, status_text(sub), seeds_text(sub), _ci_cell(b_vals), "—", _ci_cell(b_imgs, 1000, 2),
                      _ci_cell(finals)]
             best_vals.append(b_vals)
+            labels.append(label)
             init = _init_values(g, (m, v), mk)
             if not init:
                 no_init.append(label)
@@ -115,9 +117,14 @@ def convergence_tables(g: Group, thresholds: dict[str, list[float]] | None = Non
                 cells += [_ci_cell([h[0] for h in got], 1000, 2) + tail,
                           _ci_cell([h[1] for h in got if not math.isnan(h[1])], 1, 1) + tail]
             rows.append(cells)
+        ranks = ranks_of(labels, best_vals, mk.higher)
         bold: set[tuple[int, int]] = set()
-        said: list[str] = []
-        _rank(rows, best_vals, 3, mk.higher, bold, "Best", said)
+        for i, e in enumerate(ranks.entries):
+            rows[i][4] = e.interval
+            bold |= {(i, 3), (i, 4)} if e.bold else set()
+        if not ranked(ranks):
+            cols.pop(4)
+            rows = [r[:4] + r[5:] for r in rows]
         every = sorted({float(x) for x in g.runs["eval_every_kimg"].dropna()})
         every_txt = (f"evaluated every {'/'.join(f'{e:g}' for e in every)} kimg" if every
                      else "evaluation points as recorded")
@@ -131,9 +138,8 @@ def convergence_tables(g: Group, thresholds: dict[str, list[float]] | None = Non
                    f"with value {rel} T, reported only where T is better than the model's value at initialisation "
                    f"(0 images seen) for every seed, \"— (init)\" otherwise; seeds that never reach T are left out "
                    f"and counted. ± is the half-width of the 95% Student-t confidence interval over seeds "
-                   f"(scipy.stats.t; none for one seed). (A)/(B)/...: rank groups of the per-seed best values, see the "
-                   f"notes.")
-        notes = _rank_notes(said, 1)
+                   f"(scipy.stats.t; none for one seed). {rank_caption([('Best', ranks)], 'the per-seed best values')}")
+        notes = []
         if at_init:
             notes.append("— (init): the threshold does not beat the model's own value at initialisation, so reaching "
                          "it is no sign of training: " + "; ".join(at_init) + ".")
