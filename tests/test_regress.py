@@ -29,6 +29,7 @@ kimg: 2
 eval_every_kimg: 0
 metrics: [{PRESET}]
 seeds: [0]
+reuses_tuning_seeds: "a regression-gate test: no model is ranked"
 runs:
   - {{model: dcgan}}
 """
