@@ -344,3 +344,30 @@ def test_validation_line(tmp_path, monkeypatch):
     assert "fmnist-cnn FAIL (ladder of d; failed families: noise)" in _md(tmp_path / "c", validation=load_validation)
     (tmp_path / "w" / "fmnist-cnn.validation.json").write_text("{not json")
     assert "fmnist-cnn not validated (validation file unreadable" in _md(tmp_path / "d", validation=load_validation)
+
+
+def test_copying_checks_count_flags_and_need_a_passed_ladder(tmp_path, monkeypatch):
+    """C_T and the copy rate are columns (never ranked); the copy rate's cell counts the runs its exact test flagged;
+    a check whose extractor's copy ladder did not pass it says so (planted: no ladder gate -> the cell is bare)."""
+    import ganbench.analysis.copy_ladder as ladder
+
+    root = tmp_path / "r"
+    ct = {**COPY, "protocol": "ct_domain2k_train", "metric": "c_t_domain", "higher_is_better": True}
+    flag = {**COPY, "metric": "copy_flagged_domain"}
+    for m, (rate, c, f) in {"dcgan": ([0.04, 0.05, 0.06], [0.2, -0.1, 0.3], [0, 0, 0]),
+                            "sagan": ([0.9, 1.0, 0.8], [-8.0, -9.0, -7.5], [1, 1, 0])}.items():
+        for s in range(3):
+            d = write_run(root, "copy", m, "default", s, [0, 1000, 2000], [60.0, 30.0 + s, 20.0 + s])
+            _add_rows(d, COPY, [2000], [rate[s]])
+            _add_rows(d, ct, [2000], [c[s]])
+            _add_rows(d, flag, [2000], [float(f[s])])
+    rows = _rows(_report(root, tmp_path / "a"), "Main results, suite copy")
+    h = rows["_head"]
+    assert "C_T (ct_domain2k_train)" in h and not any("copy_flagged" in c for c in h)
+    assert rows["sagan"][h.index("Copy rate (copy_domain2k_train)")].endswith("flagged 2/3")
+    assert rows["dcgan"][h.index("Copy rate (copy_domain2k_train)")].endswith("flagged 0/3")
+    assert [c for c in h if c.startswith("Rank")] == ["Rank"]
+    monkeypatch.setattr(ladder, "validated_copy_metrics", lambda ext: {"copy_rate"})
+    rows = _rows(_report(root, tmp_path / "b"), "Main results, suite copy")
+    assert rows["dcgan"][h.index("C_T (ct_domain2k_train)")].endswith("(not validated)")
+    assert not rows["dcgan"][h.index("Copy rate (copy_domain2k_train)")].endswith("(not validated)")

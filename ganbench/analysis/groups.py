@@ -14,7 +14,8 @@ from ..results import ResultSet
 from .summary import mean_std
 
 STATUS_ORDER = ("complete", "diverged", "failed", "running", "missing")
-CHECK_PREFIXES = ("copy_rate",)  # metrics that check the samples (copying), not quality scores: never ranked
+CHECK_PREFIXES = ("copy_rate", "c_t")  # metrics that check the samples (copying), not quality scores: never ranked
+FLAG_PREFIX = "copy_flagged"  # 1/0 per run: whether the copy rate's exact test flagged copying (counted, not shown)
 
 
 def shares_backbone(extractor: str) -> set[str]:
@@ -48,9 +49,14 @@ class MetricKey:
 
     @property
     def is_check(self) -> bool:
-        """A check of the samples (a ``copy_rate*`` metric: the share of samples counted as copies of training
-        images), not a quality score: tables show it but never rank or bold it."""
-        return self.metric.startswith(CHECK_PREFIXES)
+        """A check of the samples (``copy_rate*``: the share of samples counted as copies of training images;
+        ``c_t*``: Meehan et al.'s C_T; ``copy_flagged*``: the copy rate's verdict), not a quality score: tables show
+        it but never rank or bold it."""
+        return self.metric.startswith((*CHECK_PREFIXES, FLAG_PREFIX))
+
+    @property
+    def is_flag(self) -> bool:
+        return self.metric.startswith(FLAG_PREFIX)
 
 
 def _nan(x: Any) -> bool:
@@ -98,7 +104,16 @@ class Group:
 
     @property
     def check_metrics(self) -> list[MetricKey]:
-        return [mk for mk in self.metrics if mk.is_check]
+        """The copying checks shown as columns (the copy rate and C_T; the flag is counted in the copy rate's cell)."""
+        return [mk for mk in self.metrics if mk.is_check and not mk.is_flag]
+
+    def flags(self, model: str, variant: str, mk: MetricKey) -> tuple[int, int] | None:
+        """(runs flagged, runs checked) by the copy rate's verdict row of the same protocol, or None."""
+        flag = next((f for f in self.metrics if f.is_flag and f.protocol == mk.protocol), None)
+        if flag is None or not mk.metric.startswith("copy_rate"):
+            return None
+        vals = self.finals(model, variant, flag).values
+        return int(sum(v > 0 for v in vals)), len(vals)
 
     def models(self) -> list[str]:
         return sorted(self.runs["model"].dropna().unique())

@@ -139,7 +139,7 @@ def build(root: Path, out: Path, published: dict[str, Any] | None = None, extra_
     sections.append(Section("Runs that did not complete", tables=[st] if st else []))
     if plots:
         from .plots import metric_plots, pvalue_heatmaps, sample_figures
-        from .samples import arm_sample_figures
+        from .samples import arm_nearest_figures, arm_sample_figures
         sections.append(Section("Figures", figures=[f for g in gs for f in metric_plots(g, out / "figures")
                                                     + pvalue_heatmaps(g, out / "figures")]))
         if samples == "arm":
@@ -151,6 +151,12 @@ def build(root: Path, out: Path, published: dict[str, Any] | None = None, extra_
             sections.append(Section("Samples", ["The latest sample grid of every training run (the generator "
                                                 "that was evaluated: the EMA copy where the model keeps one)."],
                                     figures=sample_figures(rs, out / "samples")))
+        nearest = arm_nearest_figures(rs, out / "samples")
+        if nearest:
+            sections.append(Section("Nearest training images", [
+                "Does a model copy its training images? Generated samples at each arm's last evaluation (its first "
+                "complete seed) beside their nearest training images; the copy rate and C_T in the main table are "
+                "the same check over 2,000 samples and every seed."], figures=nearest))
     sections = [s for s in sections if s.tables or s.figures or s.title == "Efficiency" or s.title == "Deviations"]
     return Report(f"ganbench report: {root.name}", _intro(rs, root, validation), sections)
 

@@ -1,5 +1,6 @@
 """One sample grid per arm (suite, model, variant): the latest grid of its lowest complete seed, for reports of
-suites with many seeds (``ganbench report --samples arm``); ``plots.sample_figures`` shows every run's."""
+suites with many seeds (``ganbench report --samples arm``; ``plots.sample_figures`` shows every run's); and, where
+runs made the copying check, each arm's generated samples beside their nearest training images."""
 from __future__ import annotations
 
 import shutil
@@ -31,4 +32,25 @@ def arm_sample_figures(rs: ResultSet, out: Path) -> list[Figure]:
                            f"Suite {suite}, {label} ({run['preset']} preset), seed {run['seed']} of "
                            f"{arm['seed'].nunique()}: 64 samples at {fmt.kimg(run['sample_images'])} kimg{state}.",
                            dst, width=0.3))
+    return figs
+
+
+def arm_nearest_figures(rs: ResultSet, out: Path) -> list[Figure]:
+    """Each arm's ``samples/nn-*.png`` (its lowest complete seed): generated samples beside their nearest training
+    images in the copying check's feature space."""
+    runs = rs.train_runs()
+    runs = runs[runs["nearest"].map(lambda s: isinstance(s, str) and Path(s).exists())]
+    figs = []
+    for (suite, model, variant), arm in runs.groupby(["suite", "model", "variant"], sort=True):
+        done = arm[arm["status"] == "complete"]
+        run = (done if len(done) else arm).sort_values("seed").iloc[0]
+        out.mkdir(parents=True, exist_ok=True)
+        dst = out / f"nn-{_slug(suite)}-{_slug(run['run'])}.png"
+        shutil.copyfile(run["nearest"], dst)
+        label = model if variant == "default" else f"{model} ({variant})"
+        figs.append(Figure(f"nearest-{_slug(suite)}-{_slug(run['run'])}", f"{label}, seed {run['seed']}: nearest",
+                           f"Suite {suite}, {label} ({run['preset']} preset), seed {run['seed']}, at "
+                           f"{fmt.kimg(run['images_seen'])} kimg: 16 generated samples (left of each pair), the 8 "
+                           f"closest to the training set first, each beside its nearest training image (right) in the "
+                           f"copying check's feature space; exact copies would look identical.", dst, width=0.3))
     return figs

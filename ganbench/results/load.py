@@ -19,7 +19,7 @@ from .record import COLUMNS
 RUN_FIELDS = ["key", "suite", "run", "dir", "task", "status", "reason", "images_seen", "wall_s", "model", "variant",
               "preset", "seed", "dataset", "split", "n_train", "resolution", "channels", "kimg", "eval_every_kimg",
               "params_g", "params_d", "params_g_frozen", "params_d_frozen", "deviations", "model_config", "device",
-              "git_commit", "sample", "sample_images", "timing", "n_images", "sample_split"]
+              "git_commit", "sample", "sample_images", "nearest", "timing", "n_images", "sample_split"]
 
 
 @dataclass
@@ -65,12 +65,14 @@ def one_paragraph(text: str) -> str:
     return " • ".join(i for i in items if i)
 
 
-def _latest_sample(d: Path) -> tuple[str | None, float]:
-    grids = sorted((d / "samples").glob("*.png")) if (d / "samples").is_dir() else []
+def _latest_sample(d: Path, prefix: str = "") -> tuple[str | None, float]:
+    """The latest ``samples/<prefix><images>.png`` of a run and its images seen: the sample grid (no prefix) or the
+    nearest-training-image pairs (``nn-``)."""
+    grids = sorted(p for p in (d / "samples").glob(f"{prefix}*.png") if p.stem[len(prefix):].isdigit()) \
+        if (d / "samples").is_dir() else []
     if not grids:
         return None, math.nan
-    stem = grids[-1].stem
-    return str(grids[-1]), float(int(stem)) if stem.isdigit() else math.nan
+    return str(grids[-1]), float(int(grids[-1].stem[len(prefix):]))
 
 
 def run_record(root: Path, d: Path) -> dict[str, Any]:
@@ -83,6 +85,7 @@ def run_record(root: Path, d: Path) -> dict[str, Any]:
     guess = _from_run_id(d.name)
     task = cfg.get("task") or spec.get("task") or guess.get("task", "train")
     sample, sample_images = _latest_sample(d)
+    nearest, _ = _latest_sample(d, "nn-")
     rec = {
         "suite": spec.get("suite") or d.parent.name, "run": d.name, "dir": str(d), "task": task,
         "status": st.get("status", "missing"), "reason": st.get("reason") or st.get("error") or "",
@@ -97,7 +100,7 @@ def run_record(root: Path, d: Path) -> dict[str, Any]:
         **{k: params.get(k) for k in ("params_g", "params_d", "params_g_frozen", "params_d_frozen")},
         "deviations": one_paragraph(str(cfg.get("deviations") or "")), "model_config": cfg.get("model_config"),
         "device": env.get("device"), "git_commit": env.get("git_commit"), "sample": sample,
-        "sample_images": sample_images, "timing": cfg.get("timing"), "n_images": spec.get("n_images"),
+        "sample_images": sample_images, "nearest": nearest, "timing": cfg.get("timing"), "n_images": spec.get("n_images"),
         "sample_split": cfg.get("sample_split") or data.get("sample_split") or spec.get("sample_split"),
     }
     rec["key"] = f"{rec['suite']}/{rec['run']}"

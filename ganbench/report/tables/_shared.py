@@ -223,3 +223,31 @@ class EfficiencyIndex:
         n = sorted({r["it"][0][2:-2] for r in recs})
         return (f"IT: seconds to generate {'/'.join(n)} images (efficiency suite, randomly initialised weights, "
                 f"{', '.join(shapes)}, {_devices(r['device'] for r in recs)}).")
+
+
+def check_header(mk: MetricKey) -> str:
+    return f"{'Copy rate' if mk.metric.startswith('copy_rate') else 'C_T'} ({mk.protocol})"
+
+
+def check_cell(g: Group, model: str, variant: str, mk: MetricKey) -> str:
+    """A copying check's cell: mean ± t-interval over seeds (and, for the copy rate, the runs its exact test flagged);
+    '(not validated)' when the extractor's copy ladder has not passed this metric."""
+    from ...analysis.copy_ladder import validated_copy_metrics
+
+    cell = _metric_cell(g, model, variant, mk)[0]
+    flags = g.flags(model, variant, mk)
+    if flags:
+        cell += f", flagged {flags[0]}/{flags[1]}"
+    name = "copy_rate" if mk.metric.startswith("copy_rate") else "c_t"
+    return cell if name in validated_copy_metrics(mk.extractor) else f"{cell} (not validated)"
+
+
+def check_caption(checks: list[MetricKey]) -> str:
+    if not checks:
+        return ""
+    return (f"Copying checks ({', '.join(f'{check_header(mk)}: {mk.protocol}' for mk in checks)}), {CHECK_TEXT}: "
+            f"the copy rate is the share of generated samples closer to a training image than the 5% quantile of "
+            f"held-out test images' distances to the training set (about 0.05 without copying; 'flagged k/n': runs "
+            f"whose exact one-sided test gives p < 0.001); C_T is Meehan et al.'s data-copying statistic (below -3: "
+            f"copying). Both passed the copy ladder of their extractor (ganbench validate-copying; '(not validated)' "
+            f"otherwise).")

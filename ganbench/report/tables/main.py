@@ -10,9 +10,9 @@ from ...analysis.ranks import RankIntervals
 from ...analysis.stability import rules as stability_rules
 from ..labels import seeds_text, status_text
 from ..marks import Marks
-from ._shared import (CHECK_TEXT, CI, FROZEN_NOTE, NO_MARKS, EfficiencyIndex, _any_frozen, _caption_common, _frozen,
-                      _kimg_range, _metric_cell, _model_notes, _params, _short, _train_time, rank_caption, ranked,
-                      ranks_of, stability_notes, stability_of)
+from ._shared import (CI, FROZEN_NOTE, NO_MARKS, EfficiencyIndex, _any_frozen, _caption_common, _frozen, _kimg_range,
+                      _metric_cell, _model_notes, _params, _short, _train_time, check_caption, check_cell, check_header,
+                      rank_caption, ranked, ranks_of, stability_notes, stability_of)
 
 
 def main_entries(g: Group) -> list[tuple[str, str]]:
@@ -73,7 +73,7 @@ def main_table(g: Group, eff: EfficiencyIndex, marks: Marks = NO_MARKS) -> Table
     for mk in quality:
         cols += ([mk.label] + ([head("Rank", mk)] if ranked(ranks[mk]) else [])
                  + [head("Best", mk), head("Collapsed", mk), head("Bounced", mk)])
-    cols += ["Diverged"] + [f"Copy rate ({_short(mk)})" for mk in checks]
+    cols += ["Diverged"] + [check_header(mk) for mk in checks]
     cols += ["NoP-G (M)", "NoP-D (M)"] + (["Frozen G / D (M)"] if frozen else []) + ["Train time (s)"]
     rows, bold, stab_items = [], set(), []
     for i, ((m, v), p) in enumerate(zip(entries, params)):
@@ -91,13 +91,12 @@ def main_table(g: Group, eff: EfficiencyIndex, marks: Marks = NO_MARKS) -> Table
             stab_items.append((entry_name(m, v), mk, st))
             cells += [st.best, st.collapsed, st.bounced]
         cells.append(f"{int((sub['status'] == 'diverged').sum())}/{len(sub)}")
-        cells += [_metric_cell(g, m, v, mk)[0] for mk in checks]
+        cells += [check_cell(g, m, v, mk) for mk in checks]
         cells += [fmt.millions(p["params_g"]), fmt.millions(p["params_d"])]
         cells += [_frozen(p)] if frozen else []
         cells.append(_train_time(sub))
         rows.append(cells)
-    copy = (f"Copy rate ({', '.join(_short(mk) for mk in checks)}): the share of generated samples the metric "
-            f"protocol counts as copies of training images, {CHECK_TEXT}." if checks else "")
+    copy = check_caption(checks)
     caption = " ".join(s for s in (
         _caption_common(g, g.metrics),
         f"Values: {CI}, at each run's final evaluation; runs that diverged or failed are counted in Status and left "
