@@ -116,19 +116,25 @@ def build(root: Path, out: Path, published: dict[str, Any] | None = None, extra_
     if published and not any(t.key == "paper-params" for t in paper) and paper:
         paper_text.append("Parameter counts next to the published ones need the efficiency suite: run `ganbench run "
                           "--suite efficiency`.")
+    from ..analysis.claims import plan_for
+    from .claims import claims_section
+    from .plan import plan_section
+    from .power import power_section
+    plan, plan_path = plan_for(root)
+    record = (tuning or load_record)()
     sections = [
+        plan_section(rs, plan, plan_path, record),
         Section("Main results", tables=[t for g in gs if (t := main_table(g, eff, marks))]),
     ]
-    from .claims import claims_section
-    from .power import power_section
-    sections += [s for s in (power_section(gs), claims_section(rs, claims)) if s]
+    sections += [s for s in (power_section(gs), claims_section(rs, claims, plan, out / "figures" if plots else None))
+                 if s]
     sections += [
         Section("Ablations", tables=[t for g in gs for t in ablation_tables(g, eff, marks)]),
         Section("Convergence", tables=[t for g in gs for t in convergence_tables(g, thresholds, marks)]),
         Section("Efficiency", [] if eff_tables else [EFFICIENCY_HOWTO], eff_tables),
         Section("Paper vs ours", paper_text, paper),
     ]
-    tune = tuning_section(rs, (tuning or load_record)())
+    tune = tuning_section(rs, record)
     sections += [tune] if tune else []
     dev = marks.section()
     sections += [dev] if dev else []
@@ -147,7 +153,8 @@ def build(root: Path, out: Path, published: dict[str, Any] | None = None, extra_
             sections.append(Section("Samples", ["The latest sample grid of every training run (the generator "
                                                 "that was evaluated: the EMA copy where the model keeps one)."],
                                     figures=sample_figures(rs, out / "samples")))
-    sections = [s for s in sections if s.tables or s.figures or s.title == "Efficiency" or s.title == "Deviations"]
+    sections = [s for s in sections if s.tables or s.figures
+                or s.title in ("Efficiency", "Deviations", "Plan and deviations")]
     return Report(f"ganbench report: {root.name}", _intro(rs, root, validation), sections)
 
 
