@@ -36,3 +36,29 @@ def write_run(root: Path, suite: str, model: str, variant: str, seed: int, image
         Image.new("L", (16, 16), 30 + 10 * seed).save(d / "samples" / f"{images[-1]:09d}.png")
     (d / "status.json").write_text(json.dumps({"status": status, "images_seen": images[-1], "wall_s": 1.0}))
     return d
+
+
+def claim_plan(claim, status: str = "confirmatory", n: int | None = 5, n_needed: float = 5.0,
+               threshold: float | None = None):
+    """A ClaimPlan for ``claim`` (an analysis.claims.Claim) as ``ganbench plan freeze`` would write it."""
+    from ganbench.analysis.plan import ClaimPlan
+
+    return ClaimPlan(claim.id, claim.kind, claim.a.label, claim.b.label, claim.paired, "as frozen", status,
+                     n if status == "confirmatory" else None, n_needed, threshold,
+                     None if threshold is None else "the median of the exploratory runs' values at the budget",
+                     {"effect": -1.0, "sd": 1.0, "d": 1.0, "unit": "x", "seeds": [0, 1], "budget_images": 4000.0,
+                      "alpha_each": 0.05, "sizing": f"{n_needed:g} pairs"})
+
+
+def make_plan(claims, seeds: Sequence[int], arms: dict, suite: str = "ref", kimg: float = 4.0, alpha: float = 0.05,
+              commit: str = "0123abcd"):
+    """A frozen-looking plan (analysis.plan.Plan) over fixture runs: ``claims`` are ClaimPlans, ``arms`` maps arm
+    labels to their number of seeds (the first n of ``seeds``)."""
+    from ganbench.analysis.plan import REACH_RULE, Plan
+
+    return Plan("test-plan", suite, "standard", "fd_domain2k_train", (), tuple(seeds), dict(arms), kimg, 1.0, alpha,
+                "holm over the confirmatory claims", 0.8, 5, 3, 30, max(1, len(claims)), REACH_RULE, 1.5, "test main table",
+                tuple(claims), {"results": "exploratory", "seeds": [0, 1, 2], "seeds_left_out": [0, 1],
+                                "why_left_out": "tuning seeds", "commits": [commit], "devices": ["cpu"]},
+                {"train_seconds_per_run": {}, "thread_hours": 0.1, "workers": 2, "wall_hours_estimate": 0.05,
+                 "note": "test"}, commit, "2026-01-01")

@@ -12,6 +12,8 @@ from scipy import stats
 from claims_fixture import write_run
 from ganbench.analysis import claims as C
 from ganbench.analysis import inference as I
+from ganbench.analysis.plan import value_at
+from ganbench.analysis.sample_size import detectable_effect, paired_sd, pooled_sd
 from ganbench.errors import GanbenchError
 
 IMAGES = [0, 1000, 2000, 3000, 4000]
@@ -69,9 +71,10 @@ def test_verdicts_on_known_answers(tree):
     assert out["absent"].verdict == C.NOT_TESTED and out["absent"].p_adj is None
     # the seed effect (sd 8) swamps the planted 5 for an unpaired test: pairing is what finds it
     o = out["planted"]
-    a = [C._at(c, o.budget) for c in C._arm_runs(_group(tree), C.Arm("lrm_gan"), "fd_domain2k_train").curves.values()]
-    b = [C._at(c, o.budget) for c in C._arm_runs(_group(tree), C.Arm("lrm_gan", "no_meta"),
-                                                 "fd_domain2k_train").curves.values()]
+    a = [value_at(c, o.budget) for c in C._arm_runs(_group(tree), C.Arm("lrm_gan"),
+                                                    "fd_domain2k_train").curves.values()]
+    b = [value_at(c, o.budget) for c in C._arm_runs(_group(tree), C.Arm("lrm_gan", "no_meta"),
+                                                    "fd_domain2k_train").curves.values()]
     assert stats.ttest_ind(a, b, equal_var=False).pvalue > 0.05
 
 
@@ -82,8 +85,10 @@ def _group(root):
 
 
 def test_holm_over_all_claims_by_hand(tree):
+    """Holm (statsmodels multipletests) against the step-down computation by hand."""
     out = [o for o in C.evaluate(tree, CLAIMS) if o.test is not None]
     assert len(out) == 4  # planted, null, opposite, two-seeds (one-seed and absent have no test)
+    assert all(o.m == 4 for o in out)
     p = [o.test.p for o in out]
     order = np.argsort(p)
     hand, running = [0.0] * 4, 0.0
@@ -119,22 +124,163 @@ def test_mde_has_the_planned_power():
     assert 0.76 < hits < 0.84
 
 
-def test_images_to_threshold_and_censoring(tmp_path):
-    root = tmp_path / "results"
-    # projected_gan reaches FD 50 at 1000 images on every seed; stylegan2 at 3000, or never (censored at 4000)
+def _threshold_tree(root):
+    """projected_gan (A) reaches FD 50 at 1 kimg on seeds 0-4 and seed 5 diverged at 2 kimg above it; stylegan2 (B)
+    reaches it at 3 kimg on seeds 0-2 and never on seeds 3-4 (censored at the 4-kimg budget)."""
     for s in SEEDS:
         write_run(root, "ref", "projected_gan", "default", s, IMAGES, [200, 45 - s, 30, 25, 20])
         sg = [200, 150, 100, 48, 40] if s < 3 else [200, 150, 100, 90, 80]
         write_run(root, "ref", "stylegan2", "default", s, IMAGES, sg)
-    claim = _claim("faster", "projected_gan/default", "stylegan2/default", "images_to_threshold", 50.0)
-    (o,) = C.evaluate(root, [claim])
-    assert o.test.kind == "Welch t" and o.threshold == 50.0 and o.censored == (0, 2)
-    assert o.test.diff == pytest.approx(1000 - (3 * 3000 + 2 * 4000) / 5)
-    assert o.verdict == C.REPRODUCED
-    # the pooled-median rule: the median of the 10 final values
-    (m,) = C.evaluate(root, [_claim("m", "projected_gan/default", "stylegan2/default", "images_to_threshold",
+    write_run(root, "ref", "projected_gan", "default", 5, IMAGES[:3], [200, 60, 55], status="diverged")
+    return root
+
+
+FASTER = _claim("faster", "projected_gan/default", "stylegan2/default", "images_to_threshold", 50.0)
+
+
+def test_images_to_threshold_and_censoring(tmp_path):
+    root = _threshold_tree(tmp_path / "results")
+    (o,) = C.evaluate(root, [FASTER])
+    r = o.reach
+    assert o.test is None and o.threshold == 50.0 and o.budget == 4000 and r.tau == 4.0 and o.unit == "kimg"
+    # B: the runs that never get there are censored, not counted as reaching T at their last evaluation
+    # (planted: last evaluation counted as reached -> events all True -> fails)
+    assert r.b.time == (3.0, 3.0, 3.0, 4.0, 4.0) and r.b.event == (True, True, True, False, False)
+    assert o.censored == (1, 2) and o.incomplete == (1, 0)
+    # Kaplan-Meier: B is 1 until 3 kimg, then 2/5 up to the budget -> RMST 3 + 0.4 = 3.4
+    assert r.b.rmst == pytest.approx(3.4, abs=1e-12)
+    # A: the diverged seed 5 is censored at 2 kimg, above T: S = 1/6 from 1 kimg on -> RMST 1 + 3/6 = 1.5
+    # (planted: diverged runs left out -> 1.0; counted as reaching T at their last evaluation -> 1 + 1/6 -> fails)
+    assert r.a.n == 6 and r.a.events == 5 and r.a.rmst == pytest.approx(1.5, abs=1e-12)
+    assert o.effect == pytest.approx(1.5 - 3.4, abs=1e-12) and o.p == r.p_perm
+    assert r.p_perm < 0.05 and o.p_adj == pytest.approx(r.p_perm) and o.verdict == C.REPRODUCED
+    assert r.perm.startswith("exact, all 462")  # C(11, 6) relabellings: the arms are different models
+    # the MDE: one definition, on the restricted times, pooled SD (two-sample) for different models
+    want = detectable_effect(pooled_sd(r.a.restricted, r.b.restricted), 6, paired=False, n2=5, m=1)
+    assert o.mde.mde == pytest.approx(want.mde, rel=1e-12) and o.mde.df == 9
+
+
+def test_threshold_rules_at_the_budget(tmp_path):
+    root = _threshold_tree(tmp_path / "results")
+    claim = lambda rule: _claim(rule, "projected_gan/default", "stylegan2/default", "images_to_threshold", rule)  # noqa
+    med, mean = C.evaluate(root, [claim("pooled_median"), claim("b_final_mean")])
+    # complete runs' values at the budget: A 20 x5, B 40 x3 and 80 x2 (the diverged run has no value there)
+    assert med.threshold == pytest.approx(float(np.median([20] * 5 + [40] * 3 + [80] * 2)), abs=1e-12)
+    assert mean.threshold == pytest.approx((3 * 40 + 2 * 80) / 5, abs=1e-12)
+    assert "median, over every complete run of both arms, of its value at the budget" in med.threshold_rule
+    assert "arm B's mean value at the budget" in mean.threshold_rule
+
+
+def test_arms_on_other_batch_sizes_meet_at_the_budget(tmp_path):
+    """Evaluations every kimg land a batch past it (1024, 2048, ... with batch 64; 1008, 2016, ... with 48): each is
+    placed on the schedule, so both arms' last evaluations are the budget (planted: the recorded images -> budget
+    4032, A's value there its 3072-image one, 30 -> the pooled median 27 -> fails)."""
+    root = tmp_path / "results"
+    for s in SEEDS:
+        write_run(root, "ref", "projected_gan", "default", s, [0, 1024, 2048, 3072, 4096], [100, 60, 40, 30, 10 + s])
+        write_run(root, "ref", "stylegan2", "default", s, [0, 1008, 2016, 3024, 4032], [100, 50, 40, 35, 20 + s])
+    (o,) = C.evaluate(root, [_claim("m", "projected_gan/default", "stylegan2/default", "images_to_threshold",
                                     "pooled_median")])
-    assert m.threshold == pytest.approx(float(np.median([20] * 5 + [40] * 3 + [80] * 2)))
+    assert o.budget == 4000 and o.reach.tau == 4.0
+    assert o.threshold == pytest.approx((14 + 20) / 2, abs=1e-12)
+    assert o.reach.a.time == (4.0,) * 5 and o.reach.a.event == (True,) * 5
+
+
+IMAGES6 = [0, 1000, 2000, 3000, 4000, 5000, 6000]
+SEEDS6 = range(6)
+
+
+def test_a_dip_and_bounce_does_not_reach(tmp_path):
+    """The reviewer's Projected GAN seeds: A touches T at 1 kimg and jumps back above it until 4 kimg; B gets there
+    at 2 kimg and stays (planted: the first-reach rule -> A at 1 kimg, A sooner, 'reproduced' -> fails)."""
+    root = tmp_path / "results"
+    for s in SEEDS6:
+        write_run(root, "ref", "projected_gan", "default", s, IMAGES6, [200, 45, 70, 60, 40, 38, 36 + 0.1 * s])
+        write_run(root, "ref", "projected_gan", "no_pretrained", s, IMAGES6,
+                  [200, 120, 48, 45, 42, 40, 38 + 0.1 * s])
+    (o,) = C.evaluate(root, [_claim("pg", "projected_gan/default", "projected_gan/no_pretrained",
+                                    "images_to_threshold", 50.0)])
+    assert o.reach.paired and o.reach.a.time == (4.0,) * 6 and o.reach.b.time == (2.0,) * 6
+    assert o.effect == pytest.approx(2.0, abs=1e-12)
+    assert o.p == pytest.approx(2 / 2 ** 6, abs=1e-15)  # exact sign flips, every pair the same sign
+    assert o.verdict == C.CONTRADICTED
+    # the MDE of a paired threshold claim: the SD of the per-seed differences of the restricted times (here 0)
+    assert o.mde.sd == 0 and o.mde.paired and o.mde.n == 6
+
+
+def test_threshold_sweep_shows_a_verdict_that_depends_on_it(tmp_path):
+    """A is fast early and stalls at 10.4; B is slow and ends lower: A sooner at high thresholds, B at low ones."""
+    from ganbench.report.claims import sensitivity_text
+
+    root = tmp_path / "results"
+    for s in SEEDS6:
+        write_run(root, "ref", "sagan", "default", s, IMAGES6, [v + 0.01 * s for v in (50, 20, 15, 12, 11, 10.5, 10.4)])
+        write_run(root, "ref", "sagan", "no_attn", s, IMAGES6, [v + 0.01 * s for v in (50, 40, 30, 20, 12, 9, 8)])
+    (o,) = C.evaluate(root, [_claim("sw", "sagan/default", "sagan/no_attn", "images_to_threshold", 25.0)])
+    sw = o.sensitivity
+    assert len(sw.thresholds) == C.N_SWEEP
+    # from the best value any run reached (8.00) to the lowest value at 0 images (50.00), evenly on a log scale
+    assert sw.thresholds[0] == pytest.approx(8.0) and sw.thresholds[-1] == pytest.approx(50.0)
+    assert np.diff(np.log(sw.thresholds)) == pytest.approx([np.log(50 / 8) / 14] * 14)
+    assert all(c.tau == 6.0 for c in sw.comparisons)
+    a_sooner = [t for t, e, p in zip(sw.thresholds, sw.effects, sw.p_perm) if e < 0 and p < 0.05]
+    b_sooner = [t for t, e, p in zip(sw.thresholds, sw.effects, sw.p_perm) if e > 0 and p < 0.05]
+    assert a_sooner and min(a_sooner) > 10.4 and b_sooner and max(b_sooner) < 10.4
+    assert sw.sign_flips and "The verdict depends on the threshold" in sensitivity_text(o)
+    assert o.effect == pytest.approx(-2.0, abs=1e-12)  # at 25: A at 1 kimg, B at 3
+
+
+def test_plan_thresholds_seeds_alpha_and_family(tmp_path, tree):
+    """Under a plan: its threshold replaces the claim's rule (planted: the plan ignored -> the pooled median 30 ->
+    fails), each arm is read on its planned seeds only, alpha and the Holm family are the plan's, a claim the plan
+    found not affordable gets no test, and one it does not list is not tested."""
+    from claims_fixture import claim_plan, make_plan
+
+    root = _threshold_tree(tmp_path / "results")
+    rule = _claim("faster", "projected_gan/default", "stylegan2/default", "images_to_threshold", "pooled_median")
+    absent = _claim("absent", "p2gan/default", "p2gan/no_lz")
+    costly = _claim("costly", "sagan/default", "sagan/no_attn")
+    extra = _claim("extra", "lrm_gan/default", "lrm_gan/no_meta")
+    plan = make_plan([claim_plan(rule, threshold=50.0), claim_plan(absent), claim_plan(costly, "not affordable",
+                                                                                       n_needed=45.0)],
+                     seeds=range(6), arms={"projected_gan": 6, "stylegan2": 6, "p2gan": 5, "p2gan/no_lz": 5},
+                     alpha=0.01)
+    out = {o.claim.id: o for o in C.evaluate(root, [rule, absent, costly, extra], plan)}
+    o = out["faster"]
+    assert o.threshold == 50.0 and o.threshold_rule.startswith("the plan's") and o.status == C.CONFIRMATORY
+    assert o.effect == pytest.approx(1.5 - 3.4, abs=1e-12)  # as at T = 50 without a plan
+    assert o.alpha == 0.01 and o.m == 2  # the family: the plan's two confirmatory claims, the untested one at p = 1
+    assert o.p_adj == pytest.approx(min(1.0, 2 * o.p), abs=1e-15)
+    assert out["absent"].verdict == C.NOT_TESTED and "p = 1" in out["absent"].reason
+    assert out["costly"].verdict == "not affordable at this budget (needs n = 45 pairs)"
+    assert out["costly"].p_adj is None and out["costly"].status == "not affordable"
+    assert out["extra"].verdict == C.NOT_TESTED and out["extra"].status == C.NOT_PLANNED
+    # planned seeds only: the tree has seeds 0-4 of each arm, the plan runs 3 (planted: seeds ignored -> n 5 -> fails)
+    planted = _claim("planted", "lrm_gan/default", "lrm_gan/no_meta")
+    p3 = make_plan([claim_plan(planted, n=3)], seeds=range(3), arms={"lrm_gan": 3, "lrm_gan/no_meta": 3})
+    (o3,) = C.evaluate(tree, [planted], p3)
+    assert o3.test.n == (3,) and o3.seeds == (0, 1, 2)
+
+
+def test_plan_and_claims_file_must_agree(tmp_path):
+    from claims_fixture import claim_plan, make_plan
+
+    root = _threshold_tree(tmp_path / "results")
+    plan = make_plan([claim_plan(_claim("faster", "projected_gan/default", "stylegan2/default"))], seeds=range(5),
+                     arms={"projected_gan": 5, "stylegan2": 5})
+    with pytest.raises(GanbenchError, match="the plan test-plan projected_gan vs stylegan2 \\(final\\)"):
+        C.evaluate(root, [FASTER], plan)
+
+
+def test_mde_is_the_one_definition(tree):
+    """Paired: the SD of the per-seed differences, df n - 1, at alpha / m (planted: the old Welch-df, observed-SE
+    formula -> fails)."""
+    out = {o.claim.id: o for o in C.evaluate(tree, CLAIMS)}
+    o = out["planted"]
+    a, b = o.values
+    want = detectable_effect(paired_sd(a, b), 5, paired=True, m=4)
+    assert o.mde.mde == pytest.approx(want.mde, rel=1e-12) and o.mde.df == 4 and o.mde.alpha == pytest.approx(0.05 / 4)
+    assert o.mde.sd == pytest.approx(float(np.std(np.subtract(a, b), ddof=1)), rel=1e-12)
 
 
 def test_committed_claims_cover_the_issue():

@@ -21,7 +21,7 @@ from ganbench.report import build_report
 ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = Path(__file__).resolve().parent / "golden"
 N_TABLES = 15  # in the fixture's report (the Tuning, Budget and power, and Claims tables included)
-N_IMAGES = 27  # 12 plots + 2 p-value heatmaps + 13 sample grids
+N_IMAGES = 28  # 12 plots + 2 p-value heatmaps + 1 threshold sensitivity figure + 13 sample grids
 
 
 @pytest.fixture(scope="module")

@@ -79,7 +79,7 @@ def test_report_has_claims_power_and_one_grid_per_arm(tree, tmp_path):
     assert "## Claims" in md and "## Budget and power" in md
     row = next(line for line in md.splitlines() if line.startswith("| attn |"))
     assert "paired t, 5" in row and "| reproduced |" in row.replace("**", "")
-    mean, lo, hi = (float(x) for x in re.search(r"\| paired t, 5 \| (\S+) \[(\S+), (\S+)\] \|", row).groups())
+    mean, lo, hi = (float(x) for x in re.search(r"\| paired t, 5 \| (\S+) \| \[(\S+), (\S+)\] \(t\);", row).groups())
     assert lo < mean < hi and lo < -4 < hi and hi - lo < 1.5
     assert "Not tested here: lz (no runs of p2gan and p2gan/no_lz)" in md
     assert "Power (exploratory), suite ref, fd_domain2k_train at 4.00 kimg: with 5 complete seeds" in md

@@ -43,9 +43,11 @@ MAIN_TABLE = ("every model's default arm on all its planned seeds, the primary p
               "each run's best value (mean and 95% t-interval), the share of runs that collapsed (final > "
               "{factor} x own best) and diverged runs; the copying checks ({secondary}) as mean and 95% t-interval "
               "over seeds and the share of runs flagged, never ranked.")
-THRESHOLD_RULES = {
-    "pooled_median": "the median of the final values of every exploratory run of both arms",
-    "b_final_mean": "arm B's mean final value on the exploratory seeds (the paper's 'passes B's best')",
+BUDGET_RULE = "the budget = the last evaluation every complete run of both arms reached"
+THRESHOLD_RULES = {  # the one implementation of the rules: threshold_of (ganbench claims and plan freeze use it)
+    "pooled_median": f"the median, over every complete run of both arms, of its value at the budget ({BUDGET_RULE})",
+    "b_final_mean": f"arm B's mean value at the budget over its complete runs ({BUDGET_RULE}; the paper's 'passes "
+                    f"B's best')",
 }
 
 
@@ -169,17 +171,25 @@ def _exploratory_curves(rs, claim, exclude: set[int]):
     return {}, {}
 
 
-def _final(curve, budget: float) -> float:
+def value_at(curve, budget: float) -> float:
+    """A run's value at the budget: its last evaluation at or before ``budget`` images."""
     return [v for i, v in curve if i <= budget][-1]
 
 
-def _threshold(rule: Any, ca, cb, budget: float) -> tuple[float, str]:
+def budget_of(ca, cb) -> float:
+    """The budget of a comparison: the last evaluation every run of both arms ({seed: curve}) reached."""
+    return min(c[-1][0] for c in [*ca.values(), *cb.values()])
+
+
+def threshold_of(rule: Any, ca, cb, budget: float) -> tuple[float, str]:
+    """(threshold, how it was set) for a number or a rule (THRESHOLD_RULES) on the complete runs ``ca``, ``cb`` of
+    arms A and B ({seed: curve}) at ``budget`` images."""
     if isinstance(rule, (int, float)) and not isinstance(rule, bool):
         return float(rule), "fixed in the claims file"
     if rule == "pooled_median":
-        return float(np.median([_final(c, budget) for c in [*ca.values(), *cb.values()]])), THRESHOLD_RULES[rule]
+        return float(np.median([value_at(c, budget) for c in [*ca.values(), *cb.values()]])), THRESHOLD_RULES[rule]
     if rule == "b_final_mean":
-        return float(np.mean([_final(c, budget) for c in cb.values()])), THRESHOLD_RULES[rule]
+        return float(np.mean([value_at(c, budget) for c in cb.values()])), THRESHOLD_RULES[rule]
     raise GanbenchError(f"unknown threshold rule {rule!r}; choose from: {', '.join(THRESHOLD_RULES)}")
 
 
@@ -187,14 +197,14 @@ def _measure(claim, ca, cb, higher: bool) -> dict[str, Any]:
     """The exploratory per-seed values a claim's power analysis uses (finals, or restricted reach times)."""
     from .survival import reach_time
 
-    budget = min(c[-1][0] for c in [*ca.values(), *cb.values()])
+    budget = budget_of(ca, cb)
     out: dict[str, Any] = {"budget": budget}
     if claim.kind == "final":
-        va = {s: _final(c, budget) for s, c in ca.items()}
-        vb = {s: _final(c, budget) for s, c in cb.items()}
+        va = {s: value_at(c, budget) for s, c in ca.items()}
+        vb = {s: value_at(c, budget) for s, c in cb.items()}
         unit = claim.metric
     else:
-        t, why = _threshold(claim.threshold, ca, cb, budget)
+        t, why = threshold_of(claim.threshold, ca, cb, budget)
         out.update(threshold=round(t, 4), threshold_rule=why)
         cut = lambda c: [(i, v) for i, v in c if i <= budget]  # noqa: E731
         va = {s: min(reach_time(cut(c), t, higher)[0], budget) for s, c in ca.items()}
@@ -439,3 +449,16 @@ def deviations(plan: Plan, rs) -> list[str]:
         if not c.endswith("-dirty") and c != "unknown" and _descends(c, plan.made_at_commit) is False:
             out.append(f"runs made at {c[:12]}, code older than the plan (frozen at {plan.made_at_commit[:12]})")
     return out
+
+
+def tuning_seed_reuse(rs, record: dict[str, Any] | None) -> dict[str, list[int]]:
+    """{arm: seeds} of the training runs in ``rs`` that evaluate a tuned model on a seed its tuning runs used (the
+    tuning ``record``, ``suites.tuning_record``): such a run reproduces a tuning run, which favours the tuned arm."""
+    from ..suites.tuning_record import tuning_seed_conflicts
+
+    runs = rs.train_runs()
+    runs = runs[runs["seed"].notna()]
+    out: dict[str, list[int]] = {}
+    for r in tuning_seed_conflicts(list(runs.itertuples()), record):
+        out.setdefault(arm_label(r.model, r.variant), []).append(int(r.seed))
+    return {a: sorted(set(s)) for a, s in sorted(out.items())}

@@ -27,14 +27,17 @@ def _load(results_dir: str):
 @click.argument("results_dir", type=click.Path())
 @click.option("--claims", "claims_file", default=None, type=click.Path(dir_okay=False),
               help="claims file [default: ganbench/claims.yaml]")
-def claims_cmd(results_dir, claims_file) -> None:
-    """Test every claim of the claims file on RESULTS_DIR (paired t / Welch, Holm) and print the verdicts."""
-    from ..analysis.claims import DEFAULT_CLAIMS, evaluate, load_claims
-    from ..report.claims import claims_table, data_labels
-    from ..report.markdown import table
+@click.option("--plan", "plan_file", default=None, type=click.Path(dir_okay=False),
+              help="the frozen plan the results were run under [default: RESULTS_DIR/plan.yaml, if any; without "
+                   "one the results are exploratory]")
+def claims_cmd(results_dir, claims_file, plan_file) -> None:
+    """Test every claim of the claims file on RESULTS_DIR (paired t / Welch, time to threshold with censoring, Holm),
+    under its plan when it has one, and print the plan's deviations and the verdicts."""
+    from ..analysis.claims import DEFAULT_CLAIMS, load_claims
+    from ..report.claims import claims_markdown
 
     rs, claims = _load(results_dir), load_claims(claims_file or DEFAULT_CLAIMS)
-    click.echo("\n".join(table(claims_table(evaluate(rs, claims), data_labels(rs, [c.metric for c in claims])), 1)))
+    click.echo(claims_markdown(rs, Path(results_dir), claims, plan_file))
     sys.stdout.flush()
 
 

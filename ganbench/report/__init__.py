@@ -119,19 +119,25 @@ def build(root: Path, out: Path, published: dict[str, Any] | None = None, extra_
     if published and not any(t.key == "paper-params" for t in paper) and paper:
         paper_text.append("Parameter counts next to the published ones need the efficiency suite: run `ganbench run "
                           "--suite efficiency`.")
+    from ..analysis.claims import plan_for
+    from .claims import claims_section
+    from .plan import plan_section
+    from .power import power_section
+    plan, plan_path = plan_for(root)
+    record = (tuning or load_record)()
     sections = [
+        plan_section(rs, plan, plan_path, record),
         Section("Main results", tables=[t for g in gs if (t := main_table(g, eff, marks))]),
     ]
-    from .claims import claims_section
-    from .power import power_section
-    sections += [s for s in (power_section(gs), claims_section(rs, claims)) if s]
+    sections += [s for s in (power_section(gs), claims_section(rs, claims, plan, out / "figures" if plots else None))
+                 if s]
     sections += [
         Section("Ablations", tables=[t for g in gs for t in ablation_tables(g, eff, marks)]),
         Section("Convergence", tables=[t for g in gs for t in convergence_tables(g, thresholds, marks)]),
         Section("Efficiency", [] if eff_tables else [EFFICIENCY_HOWTO], eff_tables),
         Section("Paper vs ours", paper_text, paper),
     ]
-    tune = tuning_section(rs, (tuning or load_record)())
+    tune = tuning_section(rs, record)
     sections += [tune] if tune else []
     dev = marks.section()
     sections += [dev] if dev else []
@@ -157,7 +163,8 @@ def build(root: Path, out: Path, published: dict[str, Any] | None = None, extra_
                 "Does a model copy its training images? Generated samples at each arm's last evaluation (its first "
                 "complete seed) beside their nearest training images; the copy rate and C_T in the main table are "
                 "the same check over 2,000 samples and every seed."], figures=nearest))
-    sections = [s for s in sections if s.tables or s.figures or s.title == "Efficiency" or s.title == "Deviations"]
+    sections = [s for s in sections if s.tables or s.figures
+                or s.title in ("Efficiency", "Deviations", "Plan and deviations")]
     return Report(f"ganbench report: {root.name}", _intro(rs, root, validation), sections)
 
 
