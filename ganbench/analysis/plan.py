@@ -390,13 +390,30 @@ def plan_of(root: Path) -> Plan | None:
     return load_plan(p) if p.exists() else None
 
 
+PLANS = Path(__file__).resolve().parents[2] / "plans"  # where a checkout keeps its frozen plans
+
+
+def committed_plan(plan: Plan, path: Path | None = None) -> Path | None:
+    """The committed plan file with ``plan``'s hash (``plans/*.yaml`` of the checkout), else ``path`` (the results
+    folder's copy): the file whose history says which commit froze the plan."""
+    for p in sorted(PLANS.glob("*.yaml")) if PLANS.is_dir() else []:
+        try:
+            if load_plan(p).hash == plan.hash:
+                return p
+        except GanbenchError:
+            continue
+    return path
+
+
 def frozen_by(path: Path) -> str:
-    """The commit that added the plan file (``git log``), or "not committed"."""
+    """The commit that froze the plan file: the last commit that wrote it (an edit after freezing no longer matches
+    the plan's hash, so the last commit of a plan that loads is the one that froze its content), or "not
+    committed"."""
     try:
-        out = subprocess.run(["git", "log", "--diff-filter=A", "--format=%H", "--", str(Path(path).resolve())],
+        out = subprocess.run(["git", "log", "-1", "--format=%H", "--", str(Path(path).resolve())],
                              cwd=Path(path).resolve().parent, capture_output=True, text=True, timeout=10)
         lines = out.stdout.split()
-        return lines[-1] if out.returncode == 0 and lines else "not committed"
+        return lines[0] if out.returncode == 0 and lines else "not committed"
     except (OSError, subprocess.SubprocessError):
         return "unknown (no git)"
 

@@ -5,7 +5,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from ..analysis.plan import Plan, deviations, frozen_by, tuning_seed_reuse
+from ..analysis.plan import Plan, committed_plan, deviations, frozen_by, tuning_seed_reuse
 from ..results import ResultSet
 from .document import Section, Table
 
@@ -68,6 +68,16 @@ def _claims_table(plan: Plan) -> Table:
                  align="lllllrll")
 
 
+def _where(p: Path | None) -> str:
+    """A plan file as the report names it: ``plans/NAME.yaml`` of the checkout, or the results folder's copy."""
+    from ..analysis.plan import PLANS
+
+    if p is None:
+        return "—"
+    p = Path(p).resolve()
+    return str(p.relative_to(PLANS.parent)) if p.is_relative_to(PLANS.parent) else f"{p.parent.name}/{p.name}"
+
+
 def plan_lines(rs: ResultSet, plan: Plan | None, path: Path | None,
                record: dict[str, Any] | None) -> tuple[list[str], list[Table]]:
     """The section's paragraphs and tables: the plan, its arms and seeds and every deviation from it; without a
@@ -78,8 +88,8 @@ def plan_lines(rs: ResultSet, plan: Plan | None, path: Path | None,
                   "not fixed before these data were seen. The verdicts in Claims are exploratory: they suggest what "
                   "a confirmatory run should test and confirm nothing."), _reuse(rs, record)], [])
     text = [f"Plan {plan.name}, hash {plan.hash}; frozen {plan.frozen_on} from the code at "
-            f"{plan.made_at_commit[:12]}; the commit that added the plan file: "
-            f"{frozen_by(path) if path else 'unknown'}.",
+            f"{plan.made_at_commit[:12]}; frozen by commit "
+            f"{frozen_by(committed_plan(plan, path)) if path else 'unknown'} ({_where(committed_plan(plan, path))}).",
             f"Suite {plan.suite}, profile {plan.profile}: {plan.protocol} at {plan.kimg:g} kimg, evaluated every "
             f"{plan.eval_every_kimg:g} kimg; alpha {plan.alpha:g}, {plan.correction}. Seeds {plan.seeds[0]}–"
             f"{plan.seeds[-1]} (an arm with n seeds runs the first n); arms (seeds each): "
