@@ -101,7 +101,10 @@ def test_export_generator_evaluated_gated_and_planted_regression_fails(cli, tmp_
     import pandas as pd
     rows = pd.read_csv(tmp_path / "rows.csv")
     b = json.loads(BASELINE.read_text())
-    assert rows.generator_kind[0] == "export" and list(rows.protocol) == ["fd_domain2k_train"]
+    assert "copying check: copy rate" in p.stdout  # the check is printed, and its rows are written
+    assert list(rows.protocol) == ["fd_domain2k_train", "copy_domain2k_train", "copy_domain2k_train",
+                                   "ct_domain2k_train"]
+    assert rows.generator_kind[0] == "export"
     assert rows.value[0] == pytest.approx(b["checks"][0]["value"], rel=1e-4)  # the module's committed value
     p = cli("regress", "--generator", "g.pt2", "--z-dim", "64", "--baseline", "b.json", "--update",
             "--spread-seeds", "0,1")
@@ -161,8 +164,9 @@ def test_torchscript_generator_evaluated_gated_and_planted_regression_fails(cli,
     ts = tmp_path / "g.pt"
     _script(ex.make_generator(), ts)
     p = cli("eval", "--generator", str(ts), "--z-dim", "64", "--metrics", "fd_domain2k_train", "--device", "cpu",
-            "--out", "rows.csv")
+            "--out", "rows.csv", "--no-copy-check")
     assert p.returncode == 0, p.stderr
+    assert "copying check" not in p.stdout  # --no-copy-check skips it
     import pandas as pd
     rows = pd.read_csv(tmp_path / "rows.csv")
     assert list(rows.protocol) == ["fd_domain2k_train"] and rows.images_seen.isna().all()

@@ -176,7 +176,7 @@ def test_presets_are_consistent():
         p = PROTOCOLS.get(n)
         assert p.extractor in FEATURES
         assert (p.split is None) == (p.kind == "is")
-        assert p.higher_is_better == (p.kind in ("is", "pr"))
+        assert p.higher_is_better == (p.kind in ("is", "pr", "ct"))  # C_T: above -3 is no sign of copying
         assert str(p.n_gen // 1000) + "k" in n
     assert PROTOCOLS.get("fid50k_train").n_real is None  # FD: whole reference split
     assert PROTOCOLS.get("kid_domain2k_train").n_real == 2000

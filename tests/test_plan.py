@@ -144,7 +144,7 @@ def test_report_says_exploratory_or_shows_the_plan(tmp_path):
     md = build_report(planned, tmp_path / "rep2", ["md"], published=None, plots=False, validation=lambda e: None,
                       tuning=tuning, claims=[FINAL])["md"].read_text()
     sec = md[md.index("## Plan and deviations"):md.index("## Claims")]
-    assert "Plan test-plan, hash sha256:" in sec and "the commit that added the plan file: not committed" in sec
+    assert "Plan test-plan, hash sha256:" in sec and "frozen by commit not committed" in sec
     assert "1. sagan: seeds the plan does not run (seeds 103) added after freezing" in sec
     assert "arms (seeds each): sagan 3, sagan/no_attn 3." in sec and "The plan's claims" in sec
 

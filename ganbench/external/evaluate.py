@@ -60,13 +60,13 @@ def evaluate_generator(gen: str | nn.Module | Callable, dataset: str = "fashion-
                        num_classes: int = 0, output_range: str = "-1,1", resolution: int | None = None,
                        channels: int | None = None, clamp: bool = False, device: str = "auto",
                        data_root: str | None = None, batch_size: int = 250,
-                       copy_check: bool = True) -> pd.DataFrame:
+                       copy_check: bool = False) -> pd.DataFrame:
     """Score ``gen`` (an ``nn.Module``, a function ``z -> images``, or a SPEC string: ``torch.export`` file
     ``FILE.pt2``, ``module:callable``, ONNX file, or a TorchScript file - deprecated upstream) on metric protocols
     against ``dataset``'s train split. z ~ N(0, I) of ``z_dim``; images ``[N, C, R, R]`` in ``output_range``
     (``-1,1``, ``0,1`` float or ``uint8``). Returns one row per value. ``copy_check``: also the copying check (copy
     rate and C_T in the first metric's feature space, ``copying_check.copy_protocols_for``), so that a generator that
-    returns training images is caught."""
+    returns training images is caught (``ganbench eval --generator`` asks for it)."""
     from ..results import COLUMNS
 
     g, data, dev = prepare(gen, dataset, z_dim, num_classes, output_range, resolution, channels, clamp, device,
