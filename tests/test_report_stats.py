@@ -13,7 +13,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pytest
 import yaml
 from scipy import stats
 from statsmodels.stats.multitest import multipletests
@@ -22,7 +21,6 @@ from claims_fixture import write_run
 from test_report_fixture import FD, _eff, _effv, _run, write_published
 
 from ganbench import results
-from ganbench.analysis.inference import holm
 from ganbench.report import build_report
 
 SEEDS3 = {"dcgan": [(100.0, 30.0, 10.0), (101.0, 31.0, 10.5), (99.0, 29.0, 9.5)],  # best
@@ -31,13 +29,6 @@ SEEDS3 = {"dcgan": [(100.0, 30.0, 10.0), (101.0, 31.0, 10.5), (99.0, 29.0, 9.5)]
 IMAGES = [0, 1000, 2000, 3000, 4000, 5000]
 COPY = {"protocol": "copy_domain2k_train", "metric": "copy_rate_domain", "extractor": "fmnist-cnn",
         "n_samples": 2000, "n_real": 60000, "split": "train", "higher_is_better": False}
-
-
-def test_holm_matches_hand_computation():
-    # inference.holm stays for the claims (analysis.claims); the tables' ranks use statsmodels' Holm
-    # sorted 0.01, 0.03, 0.04 -> 3*0.01, 2*0.03, max(0.06, 1*0.04); capped at 1
-    assert holm([0.01, 0.04, 0.03]) == pytest.approx([0.03, 0.06, 0.06])
-    assert holm([0.5, 0.9]) == pytest.approx([1.0, 1.0]) and holm([0.02]) == [0.02]
 
 
 def _finals_tree(root: Path, suite: str, finals: dict[str, list[float]]) -> Path:

@@ -1,6 +1,7 @@
 """Two-arm inference over seeds: the paired t-test (same model, paired by seed) and Welch's t-test (different
 models), their Student-t and bootstrap intervals, the exact sign-flip / permutation tests that stand in where a
-t statistic is infinite (no spread), Holm's correction and the minimum detectable effect."""
+t statistic is infinite (no spread). Holm's correction (statsmodels ``multipletests``) and the minimum detectable
+effect (``sample_size``) are applied by the callers."""
 from __future__ import annotations
 
 import itertools
@@ -12,7 +13,6 @@ import numpy as np
 from scipy import stats
 
 ALPHA = 0.05
-POWER = 0.8
 N_BOOT = 10_000
 BOOT_SEED = 0
 
@@ -26,7 +26,6 @@ class Test:
     ci: tuple[float, float]
     boot_ci: tuple[float, float]
     p: float
-    mde: float
     sd: float  # SD of the per-seed differences (paired) or sqrt((sA^2 + sB^2) / 2) (Welch)
 
 
@@ -73,9 +72,8 @@ def paired_test(a: Sequence[float], b: Sequence[float], n_boot: int = N_BOOT, se
     rng = np.random.default_rng(seed)
     boots = d[rng.integers(0, n, size=(n_boot, n))].mean(axis=1)
     lo, hi = np.percentile(boots, [100 * ALPHA / 2, 100 * (1 - ALPHA / 2)])
-    mde = (tq + float(stats.t.ppf(POWER, n - 1))) * se
     kind = "sign-flip" if _no_spread(sd, mean) else "paired t"
-    return Test(kind, (n,), mean, (mean - tq * se, mean + tq * se), (float(lo), float(hi)), p, mde, sd)
+    return Test(kind, (n,), mean, (mean - tq * se, mean + tq * se), (float(lo), float(hi)), p, sd)
 
 
 def welch_test(a: Sequence[float], b: Sequence[float], n_boot: int = N_BOOT, seed: int = BOOT_SEED) -> Test:
@@ -91,36 +89,6 @@ def welch_test(a: Sequence[float], b: Sequence[float], n_boot: int = N_BOOT, see
     boots = (x[rng.integers(0, len(x), size=(n_boot, len(x)))].mean(axis=1)
              - y[rng.integers(0, len(y), size=(n_boot, len(y)))].mean(axis=1))
     lo, hi = np.percentile(boots, [100 * ALPHA / 2, 100 * (1 - ALPHA / 2)])
-    mde = (tq + float(stats.t.ppf(POWER, df))) * se
     kind = "permutation" if _no_spread(se, diff) else "Welch t"
-    return Test(kind, (len(x), len(y)), diff, (diff - tq * se, diff + tq * se), (float(lo), float(hi)), p, mde,
+    return Test(kind, (len(x), len(y)), diff, (diff - tq * se, diff + tq * se), (float(lo), float(hi)), p,
                 math.sqrt((float(x.var(ddof=1)) + float(y.var(ddof=1))) / 2))
-
-
-def mde_two_sample(sd: float, n: int, alpha: float = ALPHA, power: float = POWER) -> float:
-    """Smallest difference between two means of ``n`` seeds each (common seed SD ``sd``) that a two-sided
-    two-sample t-test detects with ``power`` at ``alpha``: (t(1-alpha/2, df) + t(power, df)) * sd * sqrt(2/n),
-    df = 2n - 2."""
-    if n < 2 or not math.isfinite(sd):
-        return math.nan
-    df = 2 * n - 2
-    return (float(stats.t.ppf(1 - alpha / 2, df)) + float(stats.t.ppf(power, df))) * sd * math.sqrt(2 / n)
-
-
-def holm(pvalues: Sequence[float]) -> list[float]:
-    """Holm-adjusted p-values (step-down: sorted p_(i) times m - i + 1, made monotone, capped at 1)."""
-    p = np.asarray(pvalues, dtype=float)
-    m = len(p)
-    out = np.empty(m)
-    running = 0.0
-    for rank, i in enumerate(np.argsort(p, kind="stable")):
-        running = max(running, min(1.0, (m - rank) * p[i]))
-        out[i] = running
-    return out.tolist()
-
-
-def welch_p(a: Sequence[float], b: Sequence[float]) -> float:
-    """Two-sided Welch p-value; 1.0 when undefined (no spread in either sample), so nothing is called different
-    on no evidence."""
-    p = float(stats.ttest_ind(a, b, equal_var=False).pvalue)
-    return 1.0 if math.isnan(p) else p

@@ -19,10 +19,9 @@ import math
 from dataclasses import dataclass
 from typing import Collection, Hashable, Mapping, Sequence, Union
 
-import numpy as np
-from scipy import stats
 
 from ..errors import GanbenchError
+from .summary import t_interval
 
 Curve = Sequence[tuple[float, float]]  # (time, value) per evaluation
 Arm = Union[Mapping[Hashable, Curve], Sequence[Curve]]
@@ -154,18 +153,6 @@ class ArmStability:
         return " ".join(self.rules)
 
 
-def t_interval(values: Sequence[float], level: float = LEVEL) -> tuple[float, float, float]:
-    """(mean, low, high): Student's t-interval of the mean; NaN bounds with fewer than 2 values."""
-    x = np.asarray(values, float)
-    if len(x) == 0:
-        return math.nan, math.nan, math.nan
-    mean = float(x.mean())
-    if len(x) < 2:
-        return mean, math.nan, math.nan
-    half = float(stats.t.ppf(0.5 + level / 2, len(x) - 1)) * float(x.std(ddof=1)) / math.sqrt(len(x))
-    return mean, mean - half, mean + half
-
-
 def arm_stability(curves: Arm, higher: bool = False, diverged: Collection[Hashable] = (),
                   factor: float = COLLAPSE_FACTOR) -> ArmStability:
     """Per-run stability and the arm's summary. ``curves``: seed -> (time, value) curve (a sequence is keyed by
@@ -176,7 +163,8 @@ def arm_stability(curves: Arm, higher: bool = False, diverged: Collection[Hashab
     div = set(diverged)
     runs = tuple(run_stability(c, higher, k in div, factor, k) for k, c in items)
     bests = [r.best for r in runs if math.isfinite(r.best)]
-    mean, lo, hi = t_interval(bests)
+    mean, half = t_interval(bests, LEVEL) if bests else (math.nan, math.nan)
+    lo, hi = mean - half, mean + half
     judged = [r for r in runs if r.collapsed is not None]
     judged_b = [r for r in runs if r.bounced is not None]
     return ArmStability(runs, mean, (lo, hi), len(bests), sum(bool(r.collapsed) for r in judged), len(judged),

@@ -28,7 +28,7 @@ from torch import Tensor, nn
 
 from ..errors import GanbenchError
 from ..paths import cache_dir, offline
-from .features import Extractor, register_extractor, sha256_file
+from .features import EmbeddingExtractor, embedding_metric_names, register_extractor, sha256_file
 
 ENV = "GANBENCH_CLIP_WEIGHTS"
 BASE_URL = "https://openaipublic.azureedge.net/clip/models"
@@ -137,12 +137,10 @@ def build_net(model: str, state_dict: dict[str, Tensor]) -> nn.Module:
     return net
 
 
-class _ClipExtractor(Extractor):
-    model: str
+class _ClipExtractor(EmbeddingExtractor):
+    family = "clip"
     preprocessing = ("uint8; grey replicated to RGB; torch-fidelity CLIP (TF1 bilinear to 224, CLIP mean/std "
                      "(0.4815, 0.4578, 0.4082) / (0.2686, 0.2613, 0.2758))")
-    fd_layer = "pool"
-    is_layer = ""  # no class logits: no Inception Score
 
     @classmethod
     def cache_token(cls) -> str:
@@ -153,15 +151,6 @@ class _ClipExtractor(Extractor):
         _verify(self.model, path)
         return path, build_net(self.model, load_state_dict(path))
 
-    def _features(self, images: Tensor) -> dict[str, Tensor]:
-        if images.shape[1] == 1:
-            images = images.expand(-1, 3, -1, -1)
-        (emb,) = self.net(images.contiguous())
-        return {"pool": emb}
-
-
-def _metric_names(suffix: str) -> dict[str, str]:
-    return {k: f"{k}_clip{suffix}" for k in ("fd", "kid", "precision", "recall", "density", "coverage")}
 
 
 @register_extractor
@@ -169,7 +158,7 @@ class ClipVitB32Extractor(_ClipExtractor):
     name = model = "clip-vit-b-32"
     description = "OpenAI CLIP ViT-B/32 image embedding via torch-fidelity (FD_CLIP of Kynkaanniemi et al.)"
     layers = {"pool": 512}
-    metric_names = _metric_names("")
+    metric_names = embedding_metric_names("clip", "")
 
 
 @register_extractor
@@ -177,7 +166,7 @@ class ClipVitB16Extractor(_ClipExtractor):
     name = model = "clip-vit-b-16"
     description = "OpenAI CLIP ViT-B/16 image embedding via torch-fidelity"
     layers = {"pool": 512}
-    metric_names = _metric_names("_b16")
+    metric_names = embedding_metric_names("clip", "_b16")
 
 
 @register_extractor
@@ -185,4 +174,4 @@ class ClipVitL14Extractor(_ClipExtractor):
     name = model = "clip-vit-l-14"
     description = "OpenAI CLIP ViT-L/14 image embedding via torch-fidelity"
     layers = {"pool": 768}
-    metric_names = _metric_names("_l14")
+    metric_names = embedding_metric_names("clip", "_l14")

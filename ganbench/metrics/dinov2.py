@@ -38,11 +38,11 @@ import warnings
 from pathlib import Path
 
 import torch
-from torch import Tensor, nn
+from torch import nn
 
 from ..errors import GanbenchError
 from ..paths import cache_dir, offline
-from .features import Extractor, register_extractor, sha256_file
+from .features import EmbeddingExtractor, embedding_metric_names, register_extractor, sha256_file
 
 ENV_WEIGHTS = "GANBENCH_DINOV2_WEIGHTS"
 ENV_REPO = "GANBENCH_DINOV2_REPO"
@@ -188,12 +188,10 @@ def wrap(model: str, backbone: nn.Module) -> nn.Module:
     return _WithBackbone()
 
 
-class _Dinov2Extractor(Extractor):
-    model: str
+class _Dinov2Extractor(EmbeddingExtractor):
+    family = "dinov2"
     preprocessing = ("uint8; grey replicated to RGB; torch-fidelity DINOv2 (TF1 bilinear to 224, ImageNet mean/std "
                      "(0.485, 0.456, 0.406) / (0.229, 0.224, 0.225)); CLS token after the final norm")
-    fd_layer = "pool"
-    is_layer = ""  # no class logits: no Inception Score
 
     @classmethod
     def cache_token(cls) -> str:
@@ -205,15 +203,6 @@ class _Dinov2Extractor(Extractor):
         load_weights(self.model, backbone, path)
         return path, wrap(self.model, backbone)
 
-    def _features(self, images: Tensor) -> dict[str, Tensor]:
-        if images.shape[1] == 1:
-            images = images.expand(-1, 3, -1, -1)
-        (emb,) = self.net(images.contiguous())
-        return {"pool": emb}
-
-
-def _metric_names(suffix: str) -> dict[str, str]:
-    return {k: f"{k}_dinov2{suffix}" for k in ("fd", "kid", "precision", "recall", "density", "coverage")}
 
 
 @register_extractor
@@ -221,7 +210,7 @@ class Dinov2VitS14Extractor(_Dinov2Extractor):
     name = model = "dinov2-vit-s-14"
     description = "DINOv2 ViT-S/14 CLS embedding via torch-fidelity"
     layers = {"pool": 384}
-    metric_names = _metric_names("_s14")
+    metric_names = embedding_metric_names("dinov2", "_s14")
 
 
 @register_extractor
@@ -229,7 +218,7 @@ class Dinov2VitB14Extractor(_Dinov2Extractor):
     name = model = "dinov2-vit-b-14"
     description = "DINOv2 ViT-B/14 CLS embedding via torch-fidelity"
     layers = {"pool": 768}
-    metric_names = _metric_names("_b14")
+    metric_names = embedding_metric_names("dinov2", "_b14")
 
 
 @register_extractor
@@ -237,7 +226,7 @@ class Dinov2VitL14Extractor(_Dinov2Extractor):
     name = model = "dinov2-vit-l-14"
     description = "DINOv2 ViT-L/14 CLS embedding via torch-fidelity (FD_DINOv2 of Stein et al. 2023)"
     layers = {"pool": 1024}
-    metric_names = _metric_names("")
+    metric_names = embedding_metric_names("dinov2", "")
 
 
 @register_extractor
@@ -245,4 +234,4 @@ class Dinov2VitG14Extractor(_Dinov2Extractor):
     name = model = "dinov2-vit-g-14"
     description = "DINOv2 ViT-G/14 CLS embedding via torch-fidelity"
     layers = {"pool": 1536}
-    metric_names = _metric_names("_g14")
+    metric_names = embedding_metric_names("dinov2", "_g14")

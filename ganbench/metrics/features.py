@@ -67,6 +67,27 @@ class Extractor:
                 "shares_backbone_with": ",".join(sorted(self.shares_backbone_with))}
 
 
+class EmbeddingExtractor(Extractor):
+    """An image-embedding network run through torch-fidelity (CLIP, DINOv2): grey images replicated to RGB, one
+    embedding ``pool`` (FD, KID, precision/recall, copying), no class logits (no Inception Score)."""
+
+    model: ClassVar[str]  # the torch-fidelity model name
+    family: ClassVar[str]  # metric-name stem: fd_<family><suffix>
+    fd_layer = "pool"
+    is_layer = ""
+
+    def _features(self, images: Tensor) -> dict[str, Tensor]:
+        if images.shape[1] == 1:
+            images = images.expand(-1, 3, -1, -1)
+        (emb,) = self.net(images.contiguous())
+        return {"pool": emb}
+
+
+def embedding_metric_names(family: str, suffix: str) -> dict[str, str]:
+    """``fd_<family><suffix>`` and the like, for every metric an embedding makes."""
+    return {k: f"{k}_{family}{suffix}" for k in ("fd", "kid", "precision", "recall", "density", "coverage")}
+
+
 def sha256_file(path: str | Path) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as f:

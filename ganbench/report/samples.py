@@ -15,18 +15,24 @@ def _slug(text: str) -> str:
     return "".join(c if c.isalnum() or c in "-_" else "-" for c in text)
 
 
-def arm_sample_figures(rs: ResultSet, out: Path) -> list[Figure]:
-    """The latest sample grid of each arm's first complete seed (any seed when none completed)."""
+def _per_arm(rs: ResultSet, column: str, out: Path, prefix: str = ""):
+    """(suite, label, arm's runs, its first complete seed's run, the image copied into ``out``) for every arm
+    (suite, model, variant) whose runs hold the image ``column`` names."""
     runs = rs.train_runs()
-    runs = runs[runs["sample"].map(lambda s: isinstance(s, str) and Path(s).exists())]
-    figs = []
+    runs = runs[runs[column].map(lambda s: isinstance(s, str) and Path(s).exists())]
     for (suite, model, variant), arm in runs.groupby(["suite", "model", "variant"], sort=True):
         done = arm[arm["status"] == "complete"]
         run = (done if len(done) else arm).sort_values("seed").iloc[0]
         out.mkdir(parents=True, exist_ok=True)
-        dst = out / f"{_slug(suite)}-{_slug(run['run'])}.png"
-        shutil.copyfile(run["sample"], dst)
-        label = model if variant == "default" else f"{model} ({variant})"
+        dst = out / f"{prefix}{_slug(suite)}-{_slug(run['run'])}.png"
+        shutil.copyfile(run[column], dst)
+        yield suite, (model if variant == "default" else f"{model} ({variant})"), arm, run, dst
+
+
+def arm_sample_figures(rs: ResultSet, out: Path) -> list[Figure]:
+    """The latest sample grid of each arm's first complete seed (any seed when none completed)."""
+    figs = []
+    for suite, label, arm, run, dst in _per_arm(rs, "sample", out):
         state = "" if run["status"] == "complete" else f", {run['status']}"
         figs.append(Figure(f"samples-{_slug(suite)}-{_slug(run['run'])}", f"{label}, seed {run['seed']}",
                            f"Suite {suite}, {label} ({run['preset']} preset), seed {run['seed']} of "
@@ -38,16 +44,8 @@ def arm_sample_figures(rs: ResultSet, out: Path) -> list[Figure]:
 def arm_nearest_figures(rs: ResultSet, out: Path) -> list[Figure]:
     """Each arm's ``samples/nn-*.png`` (its lowest complete seed): generated samples beside their nearest training
     images in the copying check's feature space."""
-    runs = rs.train_runs()
-    runs = runs[runs["nearest"].map(lambda s: isinstance(s, str) and Path(s).exists())]
     figs = []
-    for (suite, model, variant), arm in runs.groupby(["suite", "model", "variant"], sort=True):
-        done = arm[arm["status"] == "complete"]
-        run = (done if len(done) else arm).sort_values("seed").iloc[0]
-        out.mkdir(parents=True, exist_ok=True)
-        dst = out / f"nn-{_slug(suite)}-{_slug(run['run'])}.png"
-        shutil.copyfile(run["nearest"], dst)
-        label = model if variant == "default" else f"{model} ({variant})"
+    for suite, label, _, run, dst in _per_arm(rs, "nearest", out, "nn-"):
         figs.append(Figure(f"nearest-{_slug(suite)}-{_slug(run['run'])}", f"{label}, seed {run['seed']}: nearest",
                            f"Suite {suite}, {label} ({run['preset']} preset), seed {run['seed']}, at "
                            f"{fmt.kimg(run['images_seen'])} kimg: 16 generated samples (left of each pair), the 8 "
