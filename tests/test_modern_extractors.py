@@ -279,3 +279,19 @@ def test_dinov2_official_architecture(tmp_path, monkeypatch):
     monkeypatch.setenv(DN.ENV_WEIGHTS, str(p))
     monkeypatch.setenv("GANBENCH_UNVERIFIED_WEIGHTS", "1")
     _check_wiring(get_extractor("dinov2-vit-s-14"), 384)
+
+
+def test_list_shows_them_and_evaluating_without_weights_is_one_line(cli, tmp_path):
+    """Issue #34's acceptance: `ganbench list extractors` names DINOv2 and CLIP; an evaluation with one whose weights
+    are missing stops with one `ganbench: error:` line (exit 2), naming where to put them."""
+    from conftest import ROOT, one_line_error
+
+    out = cli("list", "extractors").stdout
+    assert "dinov2-vit-l-14" in out and "clip-vit-b-32" in out
+    env = {"TORCH_HOME": str(tmp_path / "torch"), "GANBENCH_OFFLINE": "1"}
+    msg = one_line_error(cli("fid", "fashion-mnist:train", "fashion-mnist:test", "--extractor", "dinov2-vit-l-14",
+                             "--n", "100", env=env))
+    assert "dinov2_vitl14_pretrain.pth" in msg and "GANBENCH_DINOV2_WEIGHTS" in msg
+    msg = one_line_error(cli("eval", "--generator", str(ROOT / "examples" / "tiny_generator.py") + ":make_generator",
+                             "--z-dim", "64", "--metrics", "fd_clip_10k_train", env=env))
+    assert "clip" in msg.lower() and "not found" in msg
