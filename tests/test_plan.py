@@ -149,6 +149,28 @@ def test_report_says_exploratory_or_shows_the_plan(tmp_path):
     assert "arms (seeds each): sagan 3, sagan/no_attn 3." in sec and "The plan's claims" in sec
 
 
+def test_report_lists_the_run_log_under_the_deviations(tmp_path):
+    from test_report_fixture import tuning
+
+    from ganbench.report import build_report
+
+    planned = _sagan(tmp_path / "planned", (100, 101, 102), (100, 101, 102))
+    P.write_plan(_plan(), planned / "plan.yaml")
+
+    def section(name):
+        md = build_report(planned, tmp_path / name, ["md"], published=None, plots=False, validation=lambda e: None,
+                          tuning=tuning, claims=[FINAL])["md"].read_text()
+        return md[md.index("## Plan and deviations"):md.index("## Claims")]
+
+    assert "Run log" not in section("none") and P.run_log(planned) == []
+    (planned / P.RUN_LOG).write_text("# Run log\n\n- first launch lost at 44 of 161 runs,\n  rerun from scratch\n"
+                                     "- second event\nnot an entry\n")
+    assert P.run_log(planned) == ["first launch lost at 44 of 161 runs, rerun from scratch", "second event"]
+    sec = section("logged")
+    assert "Deviations from the plan: none." in sec  # a log entry is not a deviation of the data
+    assert "- first launch lost at 44 of 161 runs, rerun from scratch\n" in sec and "- second event" in sec
+
+
 def test_a_suite_on_tuning_seeds_is_a_one_line_error(cli):
     err = one_line_error(cli("run", "--suite", "convergence", "--seeds", "0", "--dry-run"))
     assert "on seed 0, which its tuning runs used" in err

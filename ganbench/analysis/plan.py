@@ -468,6 +468,24 @@ def deviations(plan: Plan, rs) -> list[str]:
     return out
 
 
+RUN_LOG = "run-log.md"  # beside plan.yaml in a results folder: events of the runs that the results cannot show
+
+
+def run_log(root: Path) -> list[str]:
+    """The run log kept by hand in ``root/run-log.md``: one entry per ``- `` line (indented lines continue it), e.g.
+    a launch that was lost and rerun. The report lists it under the deviations; an absent file is an empty log."""
+    p = Path(root) / RUN_LOG
+    if not p.exists():
+        return []
+    out: list[str] = []
+    for line in p.read_text().splitlines():
+        if line.startswith("- "):
+            out.append(line[2:].strip())
+        elif line.startswith((" ", "\t")) and line.strip() and out:
+            out[-1] += " " + line.strip()
+    return out
+
+
 def tuning_seed_reuse(rs, record: dict[str, Any] | None) -> dict[str, list[int]]:
     """{arm: seeds} of the training runs in ``rs`` that evaluate a tuned model on a seed its tuning runs used (the
     tuning ``record``, ``suites.tuning_record``): such a run reproduces a tuning run, which favours the tuned arm."""

@@ -5,7 +5,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from ..analysis.plan import Plan, committed_plan, deviations, frozen_by, tuning_seed_reuse
+from ..analysis.plan import RUN_LOG, Plan, committed_plan, deviations, frozen_by, run_log, tuning_seed_reuse
 from ..results import ResultSet
 from .document import Section, Table
 
@@ -100,6 +100,11 @@ def plan_lines(rs: ResultSet, plan: Plan | None, path: Path | None,
         text += [f"{i}. {d}" for i, d in enumerate(dev, 1)]
     else:
         text.append("Deviations from the plan: none.")
+    log = [e for root in rs.roots for e in run_log(root)]
+    if log:
+        text.append(f"Run log ({RUN_LOG} in the results folder, kept by hand: what happened to the runs that the "
+                    f"results cannot show):")
+        text += [f"- {e}" for e in log]
     reuse = tuning_seed_reuse(rs, record) if record else {}
     if reuse:
         text.append(_reuse(rs, record))
