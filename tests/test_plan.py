@@ -174,3 +174,21 @@ def test_report_lists_the_run_log_under_the_deviations(tmp_path):
 def test_a_suite_on_tuning_seeds_is_a_one_line_error(cli):
     err = one_line_error(cli("run", "--suite", "convergence", "--seeds", "0", "--dry-run"))
     assert "on seed 0, which its tuning runs used" in err
+
+
+def test_the_committed_reference_keeps_to_its_plan():
+    """The committed confirmatory results (results/reference) ran under the committed plan, on seeds no tuning run
+    used, with no deviation but runs still to come (while the reference is in progress); adding a seed or an arm to
+    the folder, or running it from a dirty tree, would show here."""
+    from pathlib import Path
+
+    from ganbench.suites.tuning_record import load_record
+
+    repo = Path(__file__).resolve().parents[1]
+    root = repo / "results" / "reference"
+    plan = P.load_plan(repo / "plans" / "reference.yaml")
+    assert P.plan_of(root).hash == plan.hash
+    rs = load(root)
+    assert len(rs.train_runs()) >= 101  # every run of the four confirmatory claims
+    assert P.tuning_seed_reuse(rs, load_record()) == {}
+    assert [d for d in P.deviations(plan, rs) if "planned run(s) missing" not in d] == []
