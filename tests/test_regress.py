@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 
+from ganbench.errors import GanbenchError
 from ganbench.gate import rules
 from ganbench.gate import suite as suite_gate
 from ganbench.gate.baseline import FORMAT, GATE, load_baseline
-from ganbench.errors import GanbenchError
 from ganbench.metrics.protocols import PROTOCOLS, MetricProtocol
 from ganbench.models import MODELS
 

@@ -19,7 +19,6 @@ import math
 from dataclasses import dataclass
 from typing import Collection, Hashable, Mapping, Sequence, Union
 
-
 from ..errors import GanbenchError
 from .summary import t_interval
 

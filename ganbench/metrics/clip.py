@@ -152,7 +152,6 @@ class _ClipExtractor(EmbeddingExtractor):
         return path, build_net(self.model, load_state_dict(path))
 
 
-
 @register_extractor
 class ClipVitB32Extractor(_ClipExtractor):
     name = model = "clip-vit-b-32"

@@ -204,7 +204,6 @@ class _Dinov2Extractor(EmbeddingExtractor):
         return path, wrap(self.model, backbone)
 
 
-
 @register_extractor
 class Dinov2VitS14Extractor(_Dinov2Extractor):
     name = model = "dinov2-vit-s-14"
