@@ -229,12 +229,15 @@ def test_plan_thresholds_seeds_alpha_and_family(tmp_path, tree):
     rule = _claim("faster", "projected_gan/default", "stylegan2/default", "images_to_threshold", "pooled_median")
     absent = _claim("absent", "p2gan/default", "p2gan/no_lz")
     costly = _claim("costly", "sagan/default", "sagan/no_attn")
+    wrong = _claim("wrong", "transgan/default", "transgan/no_diffaug")
     extra = _claim("extra", "lrm_gan/default", "lrm_gan/no_meta")
+    wrong_plan = claim_plan(wrong, "not affordable", n_needed=float("inf"))
+    wrong_plan.exploratory["effect"] = 0.604
     plan = make_plan([claim_plan(rule, threshold=50.0), claim_plan(absent), claim_plan(costly, "not affordable",
-                                                                                       n_needed=45.0)],
+                                                                                       n_needed=45.0), wrong_plan],
                      seeds=range(6), arms={"projected_gan": 6, "stylegan2": 6, "p2gan": 5, "p2gan/no_lz": 5},
                      alpha=0.01)
-    out = {o.claim.id: o for o in C.evaluate(root, [rule, absent, costly, extra], plan)}
+    out = {o.claim.id: o for o in C.evaluate(root, [rule, absent, costly, wrong, extra], plan)}
     o = out["faster"]
     assert o.threshold == 50.0 and o.threshold_rule.startswith("the plan's") and o.status == C.CONFIRMATORY
     assert o.effect == pytest.approx(1.5 - 3.4, abs=1e-12)  # as at T = 50 without a plan
@@ -243,6 +246,8 @@ def test_plan_thresholds_seeds_alpha_and_family(tmp_path, tree):
     assert out["absent"].verdict == C.NOT_TESTED and "p = 1" in out["absent"].reason
     assert out["costly"].verdict == "not affordable at this budget (needs n = 45 pairs)"
     assert out["costly"].p_adj is None and out["costly"].status == "not affordable"
+    assert out["wrong"].verdict == ("not affordable at this budget (the exploratory effect A - B = +0.604 had the sign "
+                                    "opposite to the paper's: no number of pairs gives power)")
     assert out["extra"].verdict == C.NOT_TESTED and out["extra"].status == C.NOT_PLANNED
     # planned seeds only: the tree has seeds 0-4 of each arm, the plan runs 3 (planted: seeds ignored -> n 5 -> fails)
     planted = _claim("planted", "lrm_gan/default", "lrm_gan/no_meta")

@@ -401,10 +401,14 @@ def _plan_claims(claims: Sequence[Claim], plan: Plan) -> tuple[list[Claim], list
         if cp.status == CONFIRMATORY:
             tested.append(c)
         else:
-            n = "inf" if math.isinf(cp.n_needed) else f"{cp.n_needed:.0f}"
             what = "pairs" if cp.paired else "seeds per arm"
-            other.append(Outcome(c, "—", f"{NOT_AFFORDABLE} (needs n = {n} {what})", status=cp.status,
-                                 n_needed=cp.n_needed,
+            if math.isinf(cp.n_needed):  # the exploratory effect pointed away from the paper: power never comes
+                eff = cp.exploratory.get("effect")
+                why = (f"the exploratory effect A - B{'' if eff is None else f' = {eff:+.3g}'} had the sign opposite "
+                       f"to the paper's: no number of {what} gives power")
+            else:
+                why = f"needs n = {cp.n_needed:.0f} {what}"
+            other.append(Outcome(c, "—", f"{NOT_AFFORDABLE} ({why})", status=cp.status, n_needed=cp.n_needed,
                                  reason="the plan's power analysis: " + str(cp.exploratory.get("sizing", ""))))
     return tested, other
 

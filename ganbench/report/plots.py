@@ -48,6 +48,8 @@ def metric_plots(g: Group, out: Path) -> list[Figure]:
     figs = []
     out.mkdir(parents=True, exist_ok=True)
     for mk in g.metrics:
+        if mk.is_flag:  # a 0/1 verdict per run, counted in the copy rate's cell, not a curve
+            continue
         df = _frame(g, mk)
         if not len(df):
             continue

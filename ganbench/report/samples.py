@@ -35,8 +35,8 @@ def arm_sample_figures(rs: ResultSet, out: Path) -> list[Figure]:
     for suite, label, arm, run, dst in _per_arm(rs, "sample", out):
         state = "" if run["status"] == "complete" else f", {run['status']}"
         figs.append(Figure(f"samples-{_slug(suite)}-{_slug(run['run'])}", f"{label}, seed {run['seed']}",
-                           f"Suite {suite}, {label} ({run['preset']} preset), seed {run['seed']} of "
-                           f"{arm['seed'].nunique()}: 64 samples at {fmt.kimg(run['sample_images'])} kimg{state}.",
+                           f"Suite {suite}, {label} ({run['preset']} preset), seed {run['seed']} (the lowest "
+                           f"{'complete ' if run['status'] == 'complete' else ''}seed with a grid): 64 samples at {fmt.kimg(run['sample_images'])} kimg{state}.",
                            dst, width=0.3))
     return figs
 

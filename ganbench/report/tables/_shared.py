@@ -178,7 +178,7 @@ def _train_time(sub: pd.DataFrame) -> str:
 
 
 def _caption_common(g: Group, metrics: list[MetricKey]) -> str:
-    descs = "; ".join(describe_metric(mk) for mk in metrics) or "no metrics were recorded"
+    descs = "; ".join(describe_metric(mk) for mk in metrics if not mk.is_flag) or "no metrics were recorded"
     done = g.runs.loc[g.runs["status"] == "complete", "images_seen"].dropna()
     seen = (f"{fmt.kimg(done.min())}–{fmt.kimg(done.max())} kimg" if len(done) and done.min() != done.max()
             else f"{fmt.kimg(done.iloc[0])} kimg" if len(done) else "no complete run")
@@ -225,6 +225,9 @@ class EfficiencyIndex:
                 f"{', '.join(shapes)}, {_devices(r['device'] for r in recs)}).")
 
 
+COPY_RATE_PLACES = 4  # every copy-rate cell alike: one run of 2,000 samples moves in steps of 0.0005
+
+
 def check_header(mk: MetricKey) -> str:
     return f"{'Copy rate' if mk.metric.startswith('copy_rate') else 'C_T'} ({mk.protocol})"
 
@@ -234,7 +237,12 @@ def check_cell(g: Group, model: str, variant: str, mk: MetricKey) -> str:
     '(not validated)' when the extractor's copy ladder has not passed this metric."""
     from ...analysis.copy_ladder import validated_copy_metrics
 
-    cell = _metric_cell(g, model, variant, mk)[0]
+    f = g.finals(model, variant, mk)
+    if mk.metric.startswith("copy_rate") and f.values:  # a run's rate moves in steps of 1/n_samples: one precision
+        m, hw = fmt.t_interval(f.values)
+        cell = fmt.pm(m, hw, places=COPY_RATE_PLACES)
+    else:
+        cell = _metric_cell(g, model, variant, mk)[0]
     flags = g.flags(model, variant, mk)
     if flags:
         cell += f", flagged {flags[0]}/{flags[1]}"
