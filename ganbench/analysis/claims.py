@@ -402,14 +402,16 @@ def _plan_claims(claims: Sequence[Claim], plan: Plan) -> tuple[list[Claim], list
             tested.append(c)
         else:
             what = "pairs" if cp.paired else "seeds per arm"
+            sizing = str(cp.exploratory.get("sizing", ""))
             if math.isinf(cp.n_needed):  # the exploratory effect pointed away from the paper: power never comes
                 eff = cp.exploratory.get("effect")
                 why = (f"the exploratory effect A - B{'' if eff is None else f' = {eff:+.3g}'} had the sign opposite "
                        f"to the paper's: no number of {what} gives power")
+                sizing = f"n needed {sizing}"
             else:
                 why = f"needs n = {cp.n_needed:.0f} {what}"
             other.append(Outcome(c, "—", f"{NOT_AFFORDABLE} ({why})", status=cp.status, n_needed=cp.n_needed,
-                                 reason="the plan's power analysis: " + str(cp.exploratory.get("sizing", ""))))
+                                 reason=f"the plan's power analysis: {sizing}"))
     return tested, other
 
 

@@ -33,11 +33,12 @@ def describe_group(g: Group) -> str:
             f"{'s' if g.channels != 1 else ''}, {g.preset} preset")
 
 
-def finals_cell(f: Finals) -> str:
-    """'mean ± 95% half-width' of the complete seeds' final values, else what happened to the runs."""
+def finals_cell(f: Finals, places: int | None = None) -> str:
+    """'mean ± 95% half-width' of the complete seeds' final values (``places`` decimals, else the mean's own
+    precision), else what happened to the runs."""
     if f.values:
         m, hw = t_interval(f.values)
-        return fmt.pm(m, hw)
+        return fmt.pm(m, hw, places)
     if f.diverged:
         return "diverged"
     if f.other:

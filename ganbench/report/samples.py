@@ -32,11 +32,12 @@ def _per_arm(rs: ResultSet, column: str, out: Path, prefix: str = ""):
 def arm_sample_figures(rs: ResultSet, out: Path) -> list[Figure]:
     """The latest sample grid of each arm's first complete seed (any seed when none completed)."""
     figs = []
-    for suite, label, arm, run, dst in _per_arm(rs, "sample", out):
-        state = "" if run["status"] == "complete" else f", {run['status']}"
+    for suite, label, _, run, dst in _per_arm(rs, "sample", out):
+        done = run["status"] == "complete"
         figs.append(Figure(f"samples-{_slug(suite)}-{_slug(run['run'])}", f"{label}, seed {run['seed']}",
                            f"Suite {suite}, {label} ({run['preset']} preset), seed {run['seed']} (the lowest "
-                           f"{'complete ' if run['status'] == 'complete' else ''}seed with a grid): 64 samples at {fmt.kimg(run['sample_images'])} kimg{state}.",
+                           f"{'complete ' if done else ''}seed with a grid): 64 samples at "
+                           f"{fmt.kimg(run['sample_images'])} kimg{'' if done else ', ' + run['status']}.",
                            dst, width=0.3))
     return figs
 

@@ -144,9 +144,10 @@ def _model_notes(g_runs: pd.DataFrame, models: list[str], metrics: list[MetricKe
     return notes
 
 
-def _metric_cell(g: Group, model: str, variant: str, mk: MetricKey) -> tuple[str, Finals]:
+def _metric_cell(g: Group, model: str, variant: str, mk: MetricKey,
+                 places: int | None = None) -> tuple[str, Finals]:
     f = g.finals(model, variant, mk)
-    cell = finals_cell(f)
+    cell = finals_cell(f, places)
     if model in shares_backbone(mk.extractor) and f.values:
         cell += " †"
     return cell, f
@@ -237,16 +238,12 @@ def check_cell(g: Group, model: str, variant: str, mk: MetricKey) -> str:
     '(not validated)' when the extractor's copy ladder has not passed this metric."""
     from ...analysis.copy_ladder import validated_copy_metrics
 
-    f = g.finals(model, variant, mk)
-    if mk.metric.startswith("copy_rate") and f.values:  # a run's rate moves in steps of 1/n_samples: one precision
-        m, hw = fmt.t_interval(f.values)
-        cell = fmt.pm(m, hw, places=COPY_RATE_PLACES)
-    else:
-        cell = _metric_cell(g, model, variant, mk)[0]
+    rate = mk.metric.startswith("copy_rate")
+    cell = _metric_cell(g, model, variant, mk, COPY_RATE_PLACES if rate else None)[0]
     flags = g.flags(model, variant, mk)
     if flags:
         cell += f", flagged {flags[0]}/{flags[1]}"
-    name = "copy_rate" if mk.metric.startswith("copy_rate") else "c_t"
+    name = "copy_rate" if rate else "c_t"
     return cell if name in validated_copy_metrics(mk.extractor) else f"{cell} (not validated)"
 
 
